@@ -1,0 +1,15 @@
+#include <iostream>
+
+#include "cli/commands.hpp"
+
+namespace dance::cli {
+
+void add_check_command(CLI::App& app, int& exit_code) {
+    auto* command = app.add_subcommand("check", "not implemented yet");
+    command->callback([&exit_code] {
+        std::cerr << "dance-sidecar check: not implemented yet\n";
+        exit_code = exit_failure;
+    });
+}
+
+}  // namespace dance::cli

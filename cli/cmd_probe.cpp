@@ -1,0 +1,15 @@
+#include <iostream>
+
+#include "cli/commands.hpp"
+
+namespace dance::cli {
+
+void add_probe_command(CLI::App& app, int& exit_code) {
+    auto* command = app.add_subcommand("probe", "not implemented yet");
+    command->callback([&exit_code] {
+        std::cerr << "dance-sidecar probe: not implemented yet\n";
+        exit_code = exit_failure;
+    });
+}
+
+}  // namespace dance::cli

@@ -1,0 +1,27 @@
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "version.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"dance-sidecar: DANE client authentication (IETF DANCE) sidecar proxy for TLS 1.3"};
+    app.set_version_flag("--version", "dance-sidecar " DANCE_SIDECAR_VERSION);
+    app.require_subcommand(1);
+
+    int exit_code = dance::cli::exit_ok;
+    dance::cli::add_run_command(app, exit_code);
+    dance::cli::add_check_command(app, exit_code);
+    dance::cli::add_tlsa_command(app, exit_code);
+    dance::cli::add_resolve_command(app, exit_code);
+    dance::cli::add_probe_command(app, exit_code);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::Success& done) {
+        return app.exit(done);
+    } catch (const CLI::ParseError& error) {
+        app.exit(error);
+        return dance::cli::exit_usage;
+    }
+    return exit_code;
+}

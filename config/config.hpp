@@ -1,0 +1,120 @@
+// The validated configuration of one dance-sidecar process.
+// The YAML schema (README "Configuration reference") maps 1:1 onto these structs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dance::config {
+
+struct HostPort {
+    std::string host;  // IPv4 literal, IPv6 literal without brackets, or DNS name
+    uint16_t port = 0;
+    std::string to_string() const;  // "host:port" or "[v6]:port"
+};
+
+enum class LogLevel { debug, info, warn, error };
+enum class LogFormat { json, text };
+
+struct LogConfig {
+    LogLevel level = LogLevel::info;
+    LogFormat format = LogFormat::json;
+};
+
+struct AdminConfig {
+    HostPort listen{"127.0.0.1", 9901};
+    bool enabled = true;
+};
+
+enum class DnsMode { recursive, trust_ad, validate };
+enum class DnsTransport { udp, tcp, tls };
+
+struct DnsCacheConfig {
+    uint32_t max_entries = 100000;
+    uint32_t max_ttl_s = 3600;
+    uint32_t negative_ttl_s = 30;
+};
+
+struct DnsConfig {
+    std::vector<HostPort> resolvers;  // empty in recursive mode = real root servers
+    DnsMode mode = DnsMode::recursive;
+    std::string trust_anchors;        // file with DS/DNSKEY records; "" = built-in root anchor
+    DnsTransport transport = DnsTransport::udp;
+    std::string tls_auth_name;
+    uint32_t timeout_ms = 2000;
+    DnsCacheConfig cache;
+};
+
+struct DaneClientIdConfig {
+    uint16_t codepoint = 65498;
+};
+
+struct TlsFiles {
+    std::string cert;       // PEM, leaf first then chain
+    std::string key;        // PEM private key
+    std::string client_id;  // outbound only: our TLSA owner name sent in dane_clientid
+};
+
+enum class ClientAuthMode { require, optional };
+
+struct ClientAuthConfig {
+    ClientAuthMode mode = ClientAuthMode::require;
+    std::vector<std::string> allow;  // exact names or "*.zone"; lower-cased by the loader
+    std::string ca_file;             // enables PKIX usages 0 and 1; "" = DANE-TA/EE only
+};
+
+struct InboundTimeouts {
+    uint32_t handshake_ms = 10000;
+    uint32_t idle_ms = 60000;
+    uint32_t backend_ms = 5000;
+};
+
+struct InboundListener {
+    std::string name;
+    HostPort listen;
+    HostPort backend;
+    TlsFiles tls;
+    ClientAuthConfig client_auth;
+    std::string identity_header = "X-Dane-Client-Id";
+    InboundTimeouts timeouts;
+    uint32_t max_connections = 10000;
+    uint32_t max_body_bytes = 1024 * 1024;
+    uint32_t max_pending_dns = 1024;  // handshakes paused on a TLSA lookup, per worker
+};
+
+enum class ServerAuth { dane, pkix, dane_or_pkix };
+
+struct OutboundTimeouts {
+    uint32_t connect_ms = 3000;
+    uint32_t handshake_ms = 5000;
+    uint32_t request_ms = 5000;
+    uint32_t idle_ms = 60000;
+};
+
+struct OutboundListener {
+    std::string name;
+    HostPort listen;
+    HostPort upstream;    // host name: SNI and TLSA owner _<port>._tcp.<host>
+    HostPort connect_to;  // empty host = resolve upstream.host
+    TlsFiles tls;
+    ServerAuth server_auth = ServerAuth::dane;
+    std::string ca_file;
+    OutboundTimeouts timeouts;
+    uint32_t max_idle_connections = 64;
+    uint32_t max_body_bytes = 1024 * 1024;
+};
+
+struct Config {
+    std::string source_file;
+    LogConfig log;
+    AdminConfig admin;
+    DnsConfig dns;
+    DaneClientIdConfig dane_clientid;
+    uint32_t workers = 0;  // 0 = number of cores
+    uint32_t drain_timeout_ms = 10000;
+    std::vector<InboundListener> inbound;
+    std::vector<OutboundListener> outbound;
+};
+
+}  // namespace dance::config

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package dance-sidecar needs to build, test, run the demo and the benchmarks.
+# Idempotent: packages already present are left alone. Only Debian's archive is used.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config
+  libssl-dev libevent-dev libgetdns-dev libyaml-cpp-dev prometheus-cpp-dev
+  nlohmann-json3-dev libhttp-parser-dev libcli11-dev doctest-dev
+  # DNS lab and integration tests
+  nsd unbound ldnsutils openssl curl iproute2 procps
+  python3 python3-pytest python3-yaml
+  # metrics, deployment checks, benchmarks
+  prometheus haproxy wrk
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The Debian packages start system-wide daemons on port 53 / 9090; the tests run their own on loopback
+# high ports and must not compete with them.
+for service in nsd unbound prometheus haproxy; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$service" 2>/dev/null; then
+    systemctl stop "$service" || true
+  fi
+done
+exit 0

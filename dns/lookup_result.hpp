@@ -1,0 +1,35 @@
+// What a DNSSEC-validated lookup can end as. Only `secure` with at least one record authenticates.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dns/tlsa_record.hpp"
+
+namespace dance::dns {
+
+enum class LookupStatus { secure, insecure, bogus, nxdomain, nodata, timeout, error };
+
+std::string_view to_string(LookupStatus status);
+
+struct TlsaResult {
+    LookupStatus status = LookupStatus::error;
+    std::vector<TlsaRecord> records;  // only for secure
+    uint32_t ttl = 0;                 // seconds the answer may be used from now (cache lifetime)
+    std::string detail;               // human-readable cause for non-secure answers
+    bool from_cache = false;
+
+    bool authenticates() const { return status == LookupStatus::secure && !records.empty(); }
+};
+
+struct AddressResult {
+    LookupStatus status = LookupStatus::error;  // secure or insecure both usable for addresses
+    std::vector<std::string> addresses;         // IPv6 first if any, then IPv4, as literals
+    uint32_t ttl = 0;
+    std::string detail;
+};
+
+}  // namespace dance::dns
