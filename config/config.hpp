@@ -37,7 +37,8 @@ struct DnsCacheConfig {
 };
 
 struct DnsConfig {
-    std::vector<HostPort> resolvers;  // empty in recursive mode = real root servers
+    std::vector<HostPort> resolvers;     // trust-ad / validate: upstreams to query
+    std::vector<std::string> root_servers;  // recursive only: root server addresses (labs, private roots)
     DnsMode mode = DnsMode::recursive;
     std::string trust_anchors;        // file with DS/DNSKEY records; "" = built-in root anchor
     DnsTransport transport = DnsTransport::udp;
