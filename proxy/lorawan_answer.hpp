@@ -1,0 +1,20 @@
+// Well-formed LoRaWAN Backend Interfaces error answers, for requests the proxy cannot deliver.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace dance::proxy {
+
+// The answer a Backend Interfaces peer expects for request_body: MessageType "<X>Req" -> "<X>Ans"
+// (JoinReq->JoinAns, PRStartReq->PRStartAns, ...), ProtocolVersion echoed (default "1.0"), SenderID and
+// ReceiverID swapped, TransactionID echoed, Result {"ResultCode":"Other","Description":description}.
+// A body that is not a JSON object with a "...Req" MessageType gets the bare form
+// {"ResultCode":"Other","Description":description}, as ChirpStack v3's join server answers bad JSON.
+// Never throws; the request's other fields (key material) are never copied.
+std::string error_answer_body(std::string_view request_body, std::string_view description);
+
+// "JoinReq" -> "JoinAns"; "" when message_type is not a request type.
+std::string answer_type_for(std::string_view message_type);
+
+}  // namespace dance::proxy
