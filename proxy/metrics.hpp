@@ -126,7 +126,7 @@ private:
     MetricFamilies& families_;
     std::mutex create_mutex_;  // only for series created on first use
 
-    std::array<prometheus::Counter*, handshake_result_count> handshakes_{};
+    std::array<std::atomic<prometheus::Counter*>, handshake_result_count> handshakes_{};
     prometheus::Histogram* handshake_duration_;
     prometheus::Gauge* connections_active_;
     std::array<prometheus::Counter*, known_reject_reasons.size()> known_rejections_{};

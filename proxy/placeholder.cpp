@@ -1,1 +1,0 @@
-// replaced as proxy/ grows
