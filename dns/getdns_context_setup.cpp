@@ -1,0 +1,162 @@
+#include "dns/getdns_context_setup.hpp"
+
+#include <arpa/inet.h>
+#include <getdns/getdns_ext_libevent.h>
+#include <getdns/getdns_extra.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+namespace dance::dns {
+namespace {
+
+void check(getdns_return_t rc, const std::string& what) {
+    if (rc != GETDNS_RETURN_GOOD) {
+        const char* reason = getdns_get_errorstr_by_id(rc);
+        throw ResolverSetupError(what + ": " + (reason ? reason : "getdns error " + std::to_string(rc)));
+    }
+}
+
+void set_bindata(getdns_dict* dict, const char* name, const void* data, size_t size) {
+    getdns_bindata bindata{size, static_cast<uint8_t*>(const_cast<void*>(data))};
+    check(getdns_dict_set_bindata(dict, name, &bindata), std::string("setting ") + name);
+}
+
+void set_string(getdns_dict* dict, const char* name, const std::string& text) {
+    set_bindata(dict, name, text.data(), text.size());
+}
+
+// {address_type, address_data} for an IP literal; throws if `host` is not one.
+GetdnsDictPtr address_dict(const std::string& host) {
+    auto dict = make_getdns_dict();
+    unsigned char raw[16];
+    if (inet_pton(AF_INET, host.c_str(), raw) == 1) {
+        set_string(dict.get(), "address_type", "IPv4");
+        set_bindata(dict.get(), "address_data", raw, 4);
+    } else if (inet_pton(AF_INET6, host.c_str(), raw) == 1) {
+        set_string(dict.get(), "address_type", "IPv6");
+        set_bindata(dict.get(), "address_data", raw, 16);
+    } else {
+        throw ResolverSetupError("not an IP address: " + host);
+    }
+    return dict;
+}
+
+void append(getdns_list* list, const getdns_dict* dict) {
+    size_t length = 0;
+    check(getdns_list_get_length(list, &length), "list length");
+    check(getdns_list_set_dict(list, length, dict), "list append");
+}
+
+void set_upstreams(getdns_context* context, const config::DnsConfig& config) {
+    if (config.resolvers.empty()) throw ResolverSetupError("dns.resolvers is empty");
+    auto upstreams = make_getdns_list();
+    for (const auto& resolver : config.resolvers) {
+        auto upstream = address_dict(resolver.host);
+        uint16_t port = resolver.port ? resolver.port : (config.transport == config::DnsTransport::tls ? 853 : 53);
+        check(getdns_dict_set_int(upstream.get(), "port", port), "upstream port");
+        if (config.transport == config::DnsTransport::tls) {
+            check(getdns_dict_set_int(upstream.get(), "tls_port", port), "upstream tls_port");
+            if (!config.tls_auth_name.empty()) set_string(upstream.get(), "tls_auth_name", config.tls_auth_name);
+        }
+        append(upstreams.get(), upstream.get());
+    }
+    check(getdns_context_set_upstream_recursive_servers(context, upstreams.get()), "dns.resolvers");
+}
+
+void set_transport(getdns_context* context, const config::DnsConfig& config) {
+    getdns_transport_list_t udp_then_tcp[] = {GETDNS_TRANSPORT_UDP, GETDNS_TRANSPORT_TCP};
+    getdns_transport_list_t tcp_only[] = {GETDNS_TRANSPORT_TCP};
+    getdns_transport_list_t tls_only[] = {GETDNS_TRANSPORT_TLS};
+    switch (config.transport) {
+        case config::DnsTransport::udp:
+            check(getdns_context_set_dns_transport_list(context, 2, udp_then_tcp), "dns.transport");
+            break;
+        case config::DnsTransport::tcp:
+            check(getdns_context_set_dns_transport_list(context, 1, tcp_only), "dns.transport");
+            break;
+        case config::DnsTransport::tls:
+            check(getdns_context_set_dns_transport_list(context, 1, tls_only), "dns.transport");
+            check(getdns_context_set_tls_authentication(
+                      context, config.tls_auth_name.empty() ? GETDNS_AUTHENTICATION_NONE
+                                                            : GETDNS_AUTHENTICATION_REQUIRED),
+                  "dns.tls_auth_name");
+            break;
+    }
+}
+
+void set_trust_anchors(getdns_context* context, const std::string& path) {
+    if (path.empty()) return;  // getdns' built-in root anchor
+    std::unique_ptr<FILE, decltype(&std::fclose)> file(std::fopen(path.c_str(), "r"), &std::fclose);
+    if (!file) throw ResolverSetupError("cannot open dns.trust_anchors " + path + ": " + std::strerror(errno));
+    getdns_list* raw = nullptr;
+    check(getdns_fp2rr_list(file.get(), &raw, ".", 3600), "reading dns.trust_anchors " + path);
+    GetdnsListPtr anchors(raw);
+    size_t count = 0;
+    getdns_list_get_length(anchors.get(), &count);
+    if (count == 0) throw ResolverSetupError("no DS or DNSKEY record in dns.trust_anchors " + path);
+    check(getdns_context_set_dnssec_trust_anchors(context, anchors.get()), "dns.trust_anchors");
+}
+
+void set_root_servers(getdns_context* context, const std::vector<std::string>& root_servers) {
+    if (root_servers.empty()) return;
+    auto addresses = make_getdns_list();
+    for (const auto& server : root_servers) append(addresses.get(), address_dict(server).get());
+    check(getdns_context_set_dns_root_servers(context, addresses.get()), "dns.root_servers");
+}
+
+}  // namespace
+
+GetdnsContextPtr make_getdns_context(event_base* base, const config::DnsConfig& config,
+                                     size_t max_outstanding_lookups) {
+    getdns_context* raw = nullptr;
+    check(getdns_context_create(&raw, 0), "creating the getdns context");
+    GetdnsContextPtr context(raw);
+    check(getdns_extension_set_libevent_base(context.get(), base), "binding getdns to the event loop");
+    check(getdns_context_set_timeout(context.get(), uint64_t{config.timeout_ms} + getdns_timeout_grace_ms),
+          "dns.timeout_ms");
+    // Never fetch or write root anchors on our own (getdns would otherwise try, into $HOME/.getdns).
+    check(getdns_context_set_trust_anchors_verify_CA(context.get(), ""), "trust anchor fetching");
+    switch (config.mode) {
+        case config::DnsMode::recursive:
+            check(getdns_context_set_resolution_type(context.get(), GETDNS_RESOLUTION_RECURSING), "dns.mode");
+            set_root_servers(context.get(), config.root_servers);
+            set_trust_anchors(context.get(), config.trust_anchors);
+            break;
+        case config::DnsMode::trust_ad:
+            check(getdns_context_set_resolution_type(context.get(), GETDNS_RESOLUTION_STUB), "dns.mode");
+            set_upstreams(context.get(), config);
+            set_transport(context.get(), config);
+            check(getdns_context_set_edns_do_bit(context.get(), 1), "EDNS DO bit");
+            break;
+        case config::DnsMode::validate:
+            check(getdns_context_set_resolution_type(context.get(), GETDNS_RESOLUTION_STUB), "dns.mode");
+            set_upstreams(context.get(), config);
+            set_transport(context.get(), config);
+            set_trust_anchors(context.get(), config.trust_anchors);
+            // A validated lookup sends about six queries (DS/DNSKEY chain). We bound lookups ourselves
+            // below this limit, so getdns' outstanding-query queue (buggy on cancel in 1.6) stays empty.
+            check(getdns_context_set_limit_outstanding_queries(context.get(),
+                                                               static_cast<uint16_t>(std::min<size_t>(
+                                                                   65535, max_outstanding_lookups * 16))),
+                  "outstanding query limit");
+            break;
+    }
+    return context;
+}
+
+GetdnsDictPtr make_tlsa_extensions(const config::DnsConfig& config) {
+    auto extensions = make_getdns_dict();
+    if (config.mode != config::DnsMode::trust_ad) {
+        check(getdns_dict_set_int(extensions.get(), "dnssec_return_status", GETDNS_EXTENSION_TRUE),
+              "dnssec_return_status");
+        // Without this a bogus answer is dropped and looks like NXDOMAIN.
+        check(getdns_dict_set_int(extensions.get(), "dnssec_return_all_statuses", GETDNS_EXTENSION_TRUE),
+              "dnssec_return_all_statuses");
+    }
+    return extensions;
+}
+
+}  // namespace dance::dns

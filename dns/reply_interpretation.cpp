@@ -1,0 +1,227 @@
+#include "dns/reply_interpretation.hpp"
+
+#include <getdns/getdns_extra.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace dance::dns {
+namespace {
+
+constexpr uint32_t rrtype_tlsa = 52;
+constexpr uint32_t rrtype_rrsig = 46;
+constexpr uint32_t rrtype_a = 1;
+constexpr uint32_t rrtype_aaaa = 28;
+constexpr uint32_t rcode_noerror = 0;
+constexpr uint32_t rcode_servfail = 2;
+constexpr uint32_t rcode_nxdomain = 3;
+
+std::optional<uint32_t> get_int(const getdns_dict* dict, const char* path) {
+    uint32_t value = 0;
+    if (getdns_dict_get_int(dict, path, &value) != GETDNS_RETURN_GOOD) return std::nullopt;
+    return value;
+}
+
+const getdns_list* get_list(const getdns_dict* dict, const char* path) {
+    getdns_list* list = nullptr;
+    if (getdns_dict_get_list(dict, path, &list) != GETDNS_RETURN_GOOD) return nullptr;
+    return list;
+}
+
+size_t length_of(const getdns_list* list) {
+    size_t length = 0;
+    if (!list || getdns_list_get_length(list, &length) != GETDNS_RETURN_GOOD) return 0;
+    return length;
+}
+
+const getdns_dict* dict_at(const getdns_list* list, size_t index) {
+    getdns_dict* dict = nullptr;
+    if (getdns_list_get_dict(list, index, &dict) != GETDNS_RETURN_GOOD) return nullptr;
+    return dict;
+}
+
+TlsaResult failure(LookupStatus status, std::string detail) {
+    TlsaResult result;
+    result.status = status;
+    result.detail = std::move(detail);
+    return result;
+}
+
+std::optional<TlsaRecord> parse_tlsa_rdata(const getdns_dict* rr) {
+    auto usage = get_int(rr, "/rdata/certificate_usage");
+    auto selector = get_int(rr, "/rdata/selector");
+    auto matching_type = get_int(rr, "/rdata/matching_type");
+    getdns_bindata* data = nullptr;
+    if (!usage || !selector || !matching_type || *usage > 255 || *selector > 255 || *matching_type > 255 ||
+        getdns_dict_get_bindata(rr, "/rdata/certificate_association_data", &data) != GETDNS_RETURN_GOOD ||
+        !data || data->size == 0) {
+        return std::nullopt;
+    }
+    TlsaRecord record;
+    record.usage = static_cast<uint8_t>(*usage);
+    record.selector = static_cast<uint8_t>(*selector);
+    record.matching_type = static_cast<uint8_t>(*matching_type);
+    record.data.assign(data->data, data->data + data->size);
+    return record;
+}
+
+// Seconds from now until the RRSIG expires (RFC 4034 serial arithmetic), 0 if already past.
+uint32_t seconds_until_expiration(uint32_t expiration, std::time_t now) {
+    auto delta = static_cast<int32_t>(expiration - static_cast<uint32_t>(now));
+    return delta > 0 ? static_cast<uint32_t>(delta) : 0;
+}
+
+// Fills records and ttl from a reply's answer section. Returns false on a malformed TLSA record.
+bool collect_tlsa_answer(const getdns_dict* reply, uint32_t max_ttl_s, std::time_t now, TlsaResult& result) {
+    const getdns_list* answer = get_list(reply, "answer");
+    uint32_t ttl = max_ttl_s;
+    for (size_t i = 0; i < length_of(answer); ++i) {
+        const getdns_dict* rr = dict_at(answer, i);
+        auto type = rr ? get_int(rr, "type") : std::nullopt;
+        if (!type) return false;
+        if (*type == rrtype_tlsa) {
+            auto record = parse_tlsa_rdata(rr);
+            auto rr_ttl = get_int(rr, "ttl");
+            if (!record || !rr_ttl) return false;
+            result.records.push_back(std::move(*record));
+            ttl = std::min(ttl, *rr_ttl);
+        } else if (*type == rrtype_rrsig && get_int(rr, "/rdata/type_covered") == rrtype_tlsa) {
+            if (auto expiration = get_int(rr, "/rdata/signature_expiration")) {
+                ttl = std::min(ttl, seconds_until_expiration(*expiration, now));
+            }
+        }
+    }
+    result.ttl = ttl;
+    return true;
+}
+
+TlsaResult classify_validated(const getdns_dict* reply, uint32_t rcode, uint32_t max_ttl_s, std::time_t now) {
+    if (rcode == rcode_nxdomain) return failure(LookupStatus::nxdomain, "name does not exist (validated)");
+    if (rcode != rcode_noerror) return failure(LookupStatus::error, "rcode " + std::to_string(rcode));
+    TlsaResult result;
+    if (!collect_tlsa_answer(reply, max_ttl_s, now, result)) {
+        return failure(LookupStatus::error, "malformed TLSA record in answer");
+    }
+    if (result.records.empty()) return failure(LookupStatus::nodata, "no TLSA record at this name (validated)");
+    result.status = LookupStatus::secure;
+    return result;
+}
+
+TlsaResult classify_by_ad_bit(const getdns_dict* reply, uint32_t rcode, uint32_t max_ttl_s, std::time_t now) {
+    auto ad = get_int(reply, "/header/ad");
+    if (!ad) return failure(LookupStatus::error, "reply without header");
+    if (rcode == rcode_servfail) return failure(LookupStatus::bogus, "SERVFAIL from validating resolver");
+    if (rcode != rcode_noerror && rcode != rcode_nxdomain) {
+        return failure(LookupStatus::error, "rcode " + std::to_string(rcode));
+    }
+    if (*ad != 1) return failure(LookupStatus::insecure, "resolver did not set the AD bit");
+    return classify_validated(reply, rcode, max_ttl_s, now);
+}
+
+TlsaResult classify_by_dnssec_status(const getdns_dict* reply, uint32_t rcode, uint32_t max_ttl_s,
+                                     std::time_t now) {
+    auto dnssec_status = get_int(reply, "dnssec_status");
+    if (!dnssec_status) {
+        if (rcode == rcode_servfail) return failure(LookupStatus::bogus, "SERVFAIL without DNSSEC status");
+        return failure(LookupStatus::error, "reply without DNSSEC status");
+    }
+    switch (*dnssec_status) {
+        case GETDNS_DNSSEC_SECURE: return classify_validated(reply, rcode, max_ttl_s, now);
+        case GETDNS_DNSSEC_BOGUS: return failure(LookupStatus::bogus, "DNSSEC validation failed");
+        case GETDNS_DNSSEC_INSECURE: return failure(LookupStatus::insecure, "name is in an unsigned zone");
+        case GETDNS_DNSSEC_INDETERMINATE: return failure(LookupStatus::error, "DNSSEC status indeterminate");
+        default: return failure(LookupStatus::error, "unknown DNSSEC status " + std::to_string(*dnssec_status));
+    }
+}
+
+}  // namespace
+
+TlsaResult interpret_tlsa_response(const getdns_dict* response, Validator validator, uint32_t max_ttl_s,
+                                   std::time_t now) {
+    if (!response) return failure(LookupStatus::error, "no response");
+    auto status = get_int(response, "status");
+    if (!status) return failure(LookupStatus::error, "response without status");
+    if (*status == GETDNS_RESPSTATUS_ALL_TIMEOUT) return failure(LookupStatus::timeout, "all queries timed out");
+    const getdns_list* replies = get_list(response, "replies_tree");
+    const getdns_dict* reply = length_of(replies) > 0 ? dict_at(replies, 0) : nullptr;
+    if (!reply) return failure(LookupStatus::error, "response without replies (status " + std::to_string(*status) + ")");
+    auto rcode = get_int(reply, "/header/rcode");
+    if (!rcode) return failure(LookupStatus::error, "reply without rcode");
+    return validator == Validator::resolver_ad_bit ? classify_by_ad_bit(reply, *rcode, max_ttl_s, now)
+                                                   : classify_by_dnssec_status(reply, *rcode, max_ttl_s, now);
+}
+
+namespace {
+
+std::string ip_literal(const getdns_bindata* address) {
+    std::unique_ptr<char, decltype(&std::free)> text(getdns_display_ip_address(address), &std::free);
+    return text ? std::string(text.get()) : std::string();
+}
+
+uint32_t min_address_ttl(const getdns_list* replies) {
+    uint32_t ttl = std::numeric_limits<uint32_t>::max();
+    for (size_t r = 0; r < length_of(replies); ++r) {
+        const getdns_list* answer = get_list(dict_at(replies, r), "answer");
+        for (size_t i = 0; i < length_of(answer); ++i) {
+            const getdns_dict* rr = dict_at(answer, i);
+            auto type = get_int(rr, "type");
+            auto rr_ttl = get_int(rr, "ttl");
+            if (type && rr_ttl && (*type == rrtype_a || *type == rrtype_aaaa)) ttl = std::min(ttl, *rr_ttl);
+        }
+    }
+    return ttl == std::numeric_limits<uint32_t>::max() ? 0 : ttl;
+}
+
+}  // namespace
+
+AddressResult interpret_address_response(const getdns_dict* response) {
+    AddressResult result;
+    auto status = response ? get_int(response, "status") : std::nullopt;
+    if (!status) {
+        result.detail = "no response";
+        return result;
+    }
+    if (*status == GETDNS_RESPSTATUS_ALL_TIMEOUT) {
+        result.status = LookupStatus::timeout;
+        result.detail = "all queries timed out";
+        return result;
+    }
+    if (*status == GETDNS_RESPSTATUS_NO_NAME) {
+        result.status = LookupStatus::nxdomain;
+        result.detail = "name does not exist";
+        return result;
+    }
+    std::vector<std::string> v4;
+    const getdns_list* answers = get_list(response, "just_address_answers");
+    for (size_t i = 0; i < length_of(answers); ++i) {
+        const getdns_dict* entry = dict_at(answers, i);
+        getdns_bindata* type = nullptr;
+        getdns_bindata* data = nullptr;
+        if (!entry || getdns_dict_get_bindata(entry, "address_type", &type) != GETDNS_RETURN_GOOD ||
+            getdns_dict_get_bindata(entry, "address_data", &data) != GETDNS_RETURN_GOOD) {
+            continue;
+        }
+        std::string literal = ip_literal(data);
+        if (literal.empty()) continue;
+        bool is_v6 = type->size == 4 && std::string_view(reinterpret_cast<const char*>(type->data), 4) == "IPv6";
+        (is_v6 ? result.addresses : v4).push_back(std::move(literal));
+    }
+    result.addresses.insert(result.addresses.end(), v4.begin(), v4.end());
+    if (result.addresses.empty()) {
+        result.status = *status == GETDNS_RESPSTATUS_GOOD ? LookupStatus::nodata : LookupStatus::error;
+        result.detail = "no address records";
+        return result;
+    }
+    const getdns_list* replies = get_list(response, "replies_tree");
+    bool all_ad = length_of(replies) > 0;
+    for (size_t r = 0; r < length_of(replies); ++r) all_ad = all_ad && get_int(dict_at(replies, r), "/header/ad") == 1u;
+    result.status = all_ad ? LookupStatus::secure : LookupStatus::insecure;
+    result.ttl = min_address_ttl(replies);
+    return result;
+}
+
+}  // namespace dance::dns

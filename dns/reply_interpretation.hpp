@@ -1,0 +1,23 @@
+// Turns a getdns response dict into a lookup result. Fails closed: anything not understood is `error`.
+#pragma once
+
+#include <getdns/getdns.h>
+
+#include <cstdint>
+#include <ctime>
+
+#include "dns/lookup_result.hpp"
+
+namespace dance::dns {
+
+// Who validated the answer: a trusted resolver reporting the AD bit (trust-ad), or getdns itself or
+// its in-process libunbound reporting a per-reply dnssec_status (validate, recursive).
+enum class Validator { resolver_ad_bit, getdns_dnssec_status };
+
+// `now` is wall-clock time, for the time left before the earliest RRSIG expiration.
+TlsaResult interpret_tlsa_response(const getdns_dict* response, Validator validator, uint32_t max_ttl_s,
+                                   std::time_t now);
+
+AddressResult interpret_address_response(const getdns_dict* response);
+
+}  // namespace dance::dns

@@ -1,0 +1,134 @@
+#include "dns/tlsa_cache.hpp"
+
+#include <algorithm>
+
+#include "dns/dns_name.hpp"
+
+namespace dance::dns {
+
+TlsaCache::TlsaCache(const config::DnsCacheConfig& config, size_t shard_count, Now now)
+    : config_(config), now_(std::move(now)) {
+    // Never more shards than entries, so the per-shard bounds add up to at most max_entries.
+    shard_count = std::max<size_t>(1, std::min<size_t>(shard_count, config.max_entries));
+    entries_per_shard_ = config.max_entries / shard_count;
+    for (size_t i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<Shard>());
+}
+
+TlsaCache::Shard& TlsaCache::shard_for(const std::string& key) {
+    return *shards_[std::hash<std::string>{}(key) % shards_.size()];
+}
+
+std::optional<std::chrono::seconds> TlsaCache::lifetime_of(const TlsaResult& result) const {
+    switch (result.status) {
+        case LookupStatus::secure:
+            return std::chrono::seconds(std::min(result.ttl, config_.max_ttl_s));
+        case LookupStatus::insecure:
+        case LookupStatus::bogus:
+        case LookupStatus::nxdomain:
+        case LookupStatus::nodata:
+            return std::chrono::seconds(config_.negative_ttl_s);
+        case LookupStatus::timeout:
+        case LookupStatus::error:
+            break;
+    }
+    return std::nullopt;
+}
+
+std::optional<TlsaResult> TlsaCache::find_locked(Shard& shard, const std::string& key,
+                                                 Clock::time_point now) {
+    auto found = shard.entries.find(key);
+    if (found == shard.entries.end()) return std::nullopt;
+    Entry& entry = found->second;
+    if (now >= entry.expires) {
+        shard.lru.erase(entry.lru_position);
+        shard.entries.erase(found);
+        return std::nullopt;
+    }
+    shard.lru.splice(shard.lru.begin(), shard.lru, entry.lru_position);
+    TlsaResult result = entry.result;
+    result.from_cache = true;
+    auto left = std::chrono::ceil<std::chrono::seconds>(entry.expires - now);
+    result.ttl = static_cast<uint32_t>(left.count());
+    return result;
+}
+
+void TlsaCache::store_locked(Shard& shard, const std::string& key, const TlsaResult& result,
+                             Clock::time_point now) {
+    auto lifetime = lifetime_of(result);
+    if (!lifetime || lifetime->count() == 0 || entries_per_shard_ == 0) return;
+    TlsaResult stored = result;
+    stored.from_cache = false;
+    auto found = shard.entries.find(key);
+    if (found != shard.entries.end()) {
+        found->second.result = std::move(stored);
+        found->second.expires = now + *lifetime;
+        shard.lru.splice(shard.lru.begin(), shard.lru, found->second.lru_position);
+        return;
+    }
+    while (shard.entries.size() >= entries_per_shard_) {
+        shard.entries.erase(shard.lru.back());
+        shard.lru.pop_back();
+    }
+    shard.lru.push_front(key);
+    shard.entries.emplace(key, Entry{std::move(stored), now + *lifetime, shard.lru.begin()});
+}
+
+std::optional<TlsaResult> TlsaCache::find(std::string_view name) {
+    std::string key = lower_case(name);
+    Shard& shard = shard_for(key);
+    std::lock_guard lock(shard.mutex);
+    return find_locked(shard, key, now_());
+}
+
+void TlsaCache::store(std::string_view name, const TlsaResult& result) {
+    std::string key = lower_case(name);
+    Shard& shard = shard_for(key);
+    std::lock_guard lock(shard.mutex);
+    store_locked(shard, key, result, now_());
+}
+
+TlsaCache::Admission TlsaCache::admit(std::string_view name, Waiter waiter) {
+    std::string key = lower_case(name);
+    Shard& shard = shard_for(key);
+    std::lock_guard lock(shard.mutex);
+    if (auto hit = find_locked(shard, key, now_())) return {Role::cached, std::move(hit)};
+    auto [flight, created] = shard.flights.try_emplace(key);
+    flight->second.push_back(std::move(waiter));
+    return {created ? Role::leader : Role::follower, std::nullopt};
+}
+
+void TlsaCache::finish(std::string_view name, const TlsaResult& result) {
+    std::string key = lower_case(name);
+    Shard& shard = shard_for(key);
+    std::vector<Waiter> waiters;
+    {
+        std::lock_guard lock(shard.mutex);
+        store_locked(shard, key, result, now_());
+        auto flight = shard.flights.find(key);
+        if (flight != shard.flights.end()) {
+            waiters = std::move(flight->second);
+            shard.flights.erase(flight);
+        }
+    }
+    for (auto& waiter : waiters) waiter(result);
+}
+
+size_t TlsaCache::size() const {
+    size_t total = 0;
+    for (const auto& shard : shards_) {
+        std::lock_guard lock(shard->mutex);
+        total += shard->entries.size();
+    }
+    return total;
+}
+
+size_t TlsaCache::flights() const {
+    size_t total = 0;
+    for (const auto& shard : shards_) {
+        std::lock_guard lock(shard->mutex);
+        total += shard->flights.size();
+    }
+    return total;
+}
+
+}  // namespace dance::dns
