@@ -92,7 +92,7 @@ void set_trust_anchors(getdns_context* context, const std::string& path) {
     std::unique_ptr<FILE, decltype(&std::fclose)> file(std::fopen(path.c_str(), "r"), &std::fclose);
     if (!file) throw ResolverSetupError("cannot open dns.trust_anchors " + path + ": " + std::strerror(errno));
     getdns_list* raw = nullptr;
-    check(getdns_fp2rr_list(file.get(), &raw, ".", 3600), "reading dns.trust_anchors " + path);
+    check(getdns_fp2rr_list(file.get(), &raw, nullptr, 3600), "reading dns.trust_anchors " + path);
     GetdnsListPtr anchors(raw);
     size_t count = 0;
     getdns_list_get_length(anchors.get(), &count);
