@@ -12,7 +12,7 @@ packages=(
   nsd unbound ldnsutils openssl curl iproute2 procps
   python3 python3-pytest python3-yaml
   # metrics, deployment checks, benchmarks
-  prometheus haproxy wrk
+  prometheus haproxy wrk yamllint python3-kubernetes dns-root-data
 )
 
 missing=()

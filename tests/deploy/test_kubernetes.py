@@ -1,0 +1,249 @@
+"""Checks deploy/kubernetes/ offline: schema (k8s_schema.py), cross-references between the manifests,
+the security posture the brief asks for, and that the embedded sidecar and unbound configurations agree
+with the pod layout."""
+import copy
+import pathlib
+import shutil
+import subprocess
+import urllib.parse
+
+import pytest
+import yaml
+
+import k8s_schema
+
+DEPLOY = pathlib.Path(__file__).resolve().parents[2] / "deploy"
+KUBERNETES = DEPLOY / "kubernetes"
+
+
+def load_kustomization():
+    return yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
+
+
+def load_documents():
+    documents = []
+    for name in load_kustomization()["resources"]:
+        for index, document in enumerate(yaml.safe_load_all((KUBERNETES / name).read_text())):
+            if document:
+                documents.append((f"{name}#{index}", document))
+    return documents
+
+
+DOCUMENTS = load_documents()
+
+
+def of_kind(kind):
+    return [document for _, document in DOCUMENTS if document["kind"] == kind]
+
+
+def named(kind, name):
+    matches = [document for document in of_kind(kind) if document["metadata"]["name"] == name]
+    assert matches, f"no {kind} named {name}"
+    return matches[0]
+
+
+def pod_specs():
+    return [(deployment["metadata"]["name"], deployment["spec"]["template"]) for deployment in of_kind("Deployment")]
+
+
+def containers(template):
+    return template["spec"]["containers"]
+
+
+def sidecar_config(template):
+    """The parsed sidecar.yaml of the ConfigMap mounted into this pod's dance-sidecar container."""
+    volumes = {volume["name"]: volume for volume in template["spec"]["volumes"]}
+    sidecar = next(c for c in containers(template) if c["name"] == "dance-sidecar")
+    mounted = [volumes[mount["name"]] for mount in sidecar["volumeMounts"]]
+    config_map = next(volume["configMap"]["name"] for volume in mounted if "configMap" in volume)
+    return yaml.safe_load(named("ConfigMap", config_map)["data"]["sidecar.yaml"])
+
+
+def port_of(host_port):
+    return int(host_port.rsplit(":", 1)[1])
+
+
+def labels_match(selector, labels):
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+# --- the files ---------------------------------------------------------------------------------------
+
+def test_kustomization_lists_every_manifest():
+    listed = set(load_kustomization()["resources"])
+    present = {path.name for path in KUBERNETES.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == present
+
+
+@pytest.mark.parametrize("label,document", DOCUMENTS, ids=[label for label, _ in DOCUMENTS])
+def test_manifest_matches_kubernetes_schema(label, document):
+    assert k8s_schema.schema_errors(document, label) == []
+
+
+def test_schema_check_reports_mistakes():
+    deployment = copy.deepcopy(of_kind("Deployment")[0])
+    pod = deployment["spec"]["template"]["spec"]
+    pod["contianers"] = pod.pop("containers")
+    service = copy.deepcopy(of_kind("Service")[0])
+    del service["spec"]["ports"][0]["port"]
+    service["spec"]["ports"][0]["protocol"] = 6
+    errors = k8s_schema.schema_errors(deployment, "d") + k8s_schema.schema_errors(service, "s")
+    assert "d.spec.template.spec.contianers: unknown field for V1PodSpec" in errors
+    assert "d.spec.template.spec.containers: required by V1PodSpec" in errors
+    assert "s.spec.ports[0].port: required by V1ServicePort" in errors
+    assert "s.spec.ports[0].protocol: expected a string, got 6" in errors
+
+
+def test_kubectl_kustomize_builds_when_available():
+    """kubectl is not a Debian 12 package we install; when a machine has one, `kubectl kustomize` (no
+    cluster needed) must build the set. Otherwise this is skipped, and the schema check above stands."""
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        pytest.skip("kubectl not installed: kustomize build not checked")
+    built = subprocess.run([kubectl, "kustomize", str(KUBERNETES)], capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    kinds = sorted(document["kind"] for document in yaml.safe_load_all(built.stdout))
+    assert kinds == sorted(document["kind"] for _, document in DOCUMENTS)
+
+
+# --- references between manifests ----------------------------------------------------------------------
+
+def test_volumes_and_env_sources_exist():
+    for name, template in pod_specs():
+        for volume in template["spec"]["volumes"]:
+            if "configMap" in volume:
+                named("ConfigMap", volume["configMap"]["name"])
+            if "secret" in volume:
+                named("Secret", volume["secret"]["secretName"])
+        declared = {volume["name"] for volume in template["spec"]["volumes"]}
+        for container in containers(template):
+            for mount in container.get("volumeMounts", []):
+                assert mount["name"] in declared, f"{name}/{container['name']} mounts unknown {mount['name']}"
+            for source in container.get("envFrom", []):
+                named("Secret", source["secretRef"]["name"])
+
+
+def test_deployment_selectors_match_their_pods():
+    for deployment in of_kind("Deployment"):
+        assert labels_match(deployment["spec"]["selector"]["matchLabels"],
+                            deployment["spec"]["template"]["metadata"]["labels"])
+
+
+def test_services_select_pods_and_named_ports():
+    for service in of_kind("Service"):
+        pods = [template for _, template in pod_specs()
+                if labels_match(service["spec"]["selector"], template["metadata"]["labels"])]
+        assert pods, f"Service {service['metadata']['name']} selects no pod"
+        for template in pods:
+            port_names = {port["name"] for c in containers(template) for port in c.get("ports", [])}
+            for port in service["spec"]["ports"]:
+                assert port["targetPort"] in port_names, (service["metadata"]["name"], port["targetPort"])
+
+
+def test_service_monitor_selects_the_metrics_service():
+    for monitor in of_kind("ServiceMonitor"):
+        services = [s for s in of_kind("Service")
+                    if labels_match(monitor["spec"]["selector"]["matchLabels"], s["metadata"].get("labels", {}))]
+        assert len(services) == 1
+        service = services[0]
+        assert {e["port"] for e in monitor["spec"]["endpoints"]} <= {p["name"] for p in service["spec"]["ports"]}
+        # Every sidecar pod is a target, and targets get job="dance-sidecar" as the alert rules expect.
+        assert len([t for _, t in pod_specs() if labels_match(service["spec"]["selector"], t["metadata"]["labels"])]) == 2
+        assert service["metadata"]["labels"][monitor["spec"]["jobLabel"]] == "dance-sidecar"
+
+
+def test_tls_secrets_have_the_standard_keys():
+    for name, template in pod_specs():
+        for volume in template["spec"]["volumes"]:
+            if "secret" in volume:
+                secret = named("Secret", volume["secret"]["secretName"])
+                assert secret["type"] == "kubernetes.io/tls"
+                assert set(secret.get("stringData") or secret.get("data")) == {"tls.crt", "tls.key"}
+
+
+# --- security posture -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,template", pod_specs(), ids=[name for name, _ in pod_specs()])
+def test_pods_meet_the_restricted_profile(name, template):
+    pod = template["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] != 0
+    assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    assert pod.get("automountServiceAccountToken") is False
+    assert not pod.get("hostNetwork") and not pod.get("hostPID")
+    for container in pod["containers"]:
+        context = container["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False, container["name"]
+        assert context["readOnlyRootFilesystem"] is True, container["name"]
+        assert context["runAsNonRoot"] is True, container["name"]
+        assert context["capabilities"] == {"drop": ["ALL"]}, container["name"]
+        for bound in ("requests", "limits"):
+            assert set(container["resources"][bound]) == {"cpu", "memory"}, (container["name"], bound)
+
+
+@pytest.mark.parametrize("name,template", pod_specs(), ids=[name for name, _ in pod_specs()])
+def test_sidecar_probes_and_scrape_annotations_use_the_admin_port(name, template):
+    admin_port = port_of(sidecar_config(template)["admin"]["listen"])
+    assert sidecar_config(template)["admin"]["listen"].startswith("0.0.0.0:"), "kubelet probes the pod IP"
+    sidecar = next(c for c in containers(template) if c["name"] == "dance-sidecar")
+    ports = {port["name"]: port["containerPort"] for port in sidecar["ports"]}
+    assert ports["admin"] == admin_port
+    assert sidecar["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "admin"}
+    assert sidecar["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "admin"}
+    annotations = template["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == str(admin_port)
+    assert annotations["prometheus.io/path"] == "/metrics"
+    assert sidecar["args"][:2] == ["run", "-c"]
+
+
+# --- configurations inside the pods -------------------------------------------------------------------
+
+@pytest.mark.parametrize("config_map,example", [("ns-dance-sidecar", "outbound.yaml"),
+                                                ("js-dance-sidecar", "inbound.yaml")])
+def test_sidecar_config_maps_follow_the_examples(config_map, example):
+    embedded = yaml.safe_load(named("ConfigMap", config_map)["data"]["sidecar.yaml"])
+    shipped = yaml.safe_load((DEPLOY / "examples" / example).read_text())
+    embedded.pop("admin")
+    shipped.pop("admin")
+    assert embedded == shipped
+
+
+@pytest.mark.parametrize("name,template", pod_specs(), ids=[name for name, _ in pod_specs()])
+def test_sidecar_config_matches_the_pod_layout(name, template):
+    config = sidecar_config(template)
+    sidecar = next(c for c in containers(template) if c["name"] == "dance-sidecar")
+    volumes = {volume["name"]: volume for volume in template["spec"]["volumes"]}
+    tls_mounts = [m["mountPath"] for m in sidecar["volumeMounts"] if "secret" in volumes[m["name"]]]
+    config_mounts = [m["mountPath"] for m in sidecar["volumeMounts"] if "configMap" in volumes[m["name"]]]
+    assert sidecar["args"][2] == f"{config_mounts[0]}/sidecar.yaml"
+    for listener in config["inbound"] + config["outbound"]:
+        assert listener["tls"]["cert"] == f"{tls_mounts[0]}/tls.crt"
+        assert listener["tls"]["key"] == f"{tls_mounts[0]}/tls.key"
+    unbound_conf = named("ConfigMap", "dance-unbound")["data"]["unbound.conf"]
+    assert config["dns"]["mode"] == "trust-ad"
+    assert config["dns"]["resolvers"] == ["127.0.0.1:5353"]
+    assert "interface: 127.0.0.1" in unbound_conf and "port: 5353" in unbound_conf
+
+
+def test_chirpstack_talks_to_the_sidecars():
+    ns = named("Deployment", "chirpstack-network-server")["spec"]["template"]
+    js = named("Deployment", "chirpstack-application-server")["spec"]["template"]
+    ns_env = {e["name"]: e["value"] for c in containers(ns) for e in c.get("env", [])}
+    js_env = {e["name"]: e["value"] for c in containers(js) for e in c.get("env", [])}
+    outbound = sidecar_config(ns)["outbound"][0]
+    inbound = sidecar_config(js)["inbound"][0]
+    server = urllib.parse.urlsplit(ns_env["JOIN_SERVER__DEFAULT__SERVER"])
+    assert (server.scheme, server.hostname, server.port) == ("http", "127.0.0.1", port_of(outbound["listen"]))
+    assert ns_env["JOIN_SERVER__RESOLVE_JOIN_EUI"] == "false"
+    assert js_env["JOIN_SERVER__BIND"] == inbound["backend"]
+    assert port_of(inbound["listen"]) == 8003
+
+
+def test_unbound_accepts_its_config(tmp_path):
+    checker = shutil.which("unbound-checkconf")
+    assert checker, "unbound-checkconf missing: install Debian's unbound (deploy/install-deps.sh)"
+    conf = tmp_path / "unbound.conf"
+    conf.write_text(named("ConfigMap", "dance-unbound")["data"]["unbound.conf"])
+    result = subprocess.run([checker, str(conf)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
