@@ -1,0 +1,121 @@
+// One client connection speaking HTTP/1.1 to us, over any bufferevent (plain TCP or TLS).
+//
+// Requests are parsed whole (see HttpParseLimits) and handed to the handler with a ResponseWriter; the
+// handler may answer at once or later. Pipelined requests are dispatched as they arrive (up to
+// max_pipelined ahead) and answered strictly in order. Everything runs on the bufferevent's loop thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "proxy/http_message.hpp"
+#include "proxy/http_parser_request.hpp"
+#include "proxy/libevent_handles.hpp"
+
+namespace dance::proxy {
+
+class HttpServerSession;
+
+// Sends the answer to one request: one-shot (later sends are ignored), a no-op once the session is gone.
+// Copies share the same answer slot, so a writer can be captured by a std::function. When the last copy
+// is destroyed without an answer, the session answers 502, so a forgotten request cannot stall it.
+class ResponseWriter {
+public:
+    ResponseWriter() = default;
+
+    void send(HttpResponse response);
+    void operator()(HttpResponse response) { send(std::move(response)); }
+    // The session still exists and waits for this answer.
+    bool can_send() const;
+
+private:
+    friend class HttpServerSession;
+    struct Slot;
+    explicit ResponseWriter(std::shared_ptr<Slot> slot) : slot_(std::move(slot)) {}
+
+    std::shared_ptr<Slot> slot_;
+};
+
+struct HttpServerSessionOptions {
+    // Closes the connection when no request is in progress for this long: between requests, and from the
+    // last answer until the next request is completely received (slow senders are cut off too).
+    std::uint32_t idle_ms = 60000;
+    HttpParseLimits limits;             // over-limit requests get 413 / 431, malformed ones 400
+    std::size_t max_pipelined = 16;     // requests dispatched ahead of their answers
+};
+
+class HttpServerSession {
+public:
+    using RequestHandler = std::function<void(HttpRequest&& request, ResponseWriter writer)>;
+    // Runs once, from the event loop after the connection is gone; the owner may destroy the session in it.
+    using ClosedHandler = std::function<void()>;
+
+    // Takes ownership of `connection` (an established, possibly TLS, bufferevent) and starts reading.
+    HttpServerSession(bufferevent* connection, HttpServerSessionOptions options, RequestHandler on_request,
+                      ClosedHandler on_closed);
+    ~HttpServerSession();
+    HttpServerSession(const HttpServerSession&) = delete;
+    HttpServerSession& operator=(const HttpServerSession&) = delete;
+
+    // Closes now, dropping unanswered requests; on_closed follows.
+    void close();
+
+    const std::string& peer_address() const { return peer_address_; }  // "ip:port", "[v6]:port" or ""
+    bool is_closed() const { return closed_; }
+    // Why it closed: "client_eof", "idle_timeout", "connection_close", "bad_request", "io_error", "closed".
+    std::string_view close_reason() const { return close_reason_; }
+    std::uint64_t requests_received() const { return next_sequence_; }
+    std::uint64_t responses_sent() const { return responses_sent_; }
+
+private:
+    friend class ResponseWriter;
+    struct PendingAnswer {
+        std::uint64_t sequence;
+        bool close_after;       // the client asked for it, or this is an error answer
+        bool http10_keep_alive; // an HTTP/1.0 client asked for keep-alive: say yes explicitly
+        std::optional<std::string> bytes;
+    };
+
+    static void on_read(bufferevent* bev, void* self);
+    static void on_write(bufferevent* bev, void* self);
+    static void on_event(bufferevent* bev, short what, void* self);
+    static void on_idle_timeout(evutil_socket_t, short, void* self);
+    static void on_closed_notice(evutil_socket_t, short, void* self);
+
+    void read_requests();
+    void dispatch(HttpRequest&& request);
+    void answer_parse_error();
+    void maybe_send_continue();
+    void deliver(std::uint64_t sequence, HttpResponse response);
+    void flush_ready_answers();
+    void update_idle_timer();
+    void handle_client_eof();
+    void close_now(std::string_view reason);
+
+    BuffereventPtr connection_;
+    HttpServerSessionOptions options_;
+    RequestHandler on_request_;
+    ClosedHandler on_closed_;
+    HttpRequestParser parser_;
+    EventPtr idle_timer_;
+    EventPtr closed_notice_;
+    std::shared_ptr<HttpServerSession*> alive_token_;
+    std::deque<PendingAnswer> pipeline_;
+    std::string peer_address_;
+    std::string close_reason_;
+    std::uint64_t next_sequence_ = 0;
+    std::uint64_t responses_sent_ = 0;
+    bool stop_reading_ = false;    // no further requests are accepted on this connection
+    bool close_when_flushed_ = false;
+    bool continue_sent_ = false;
+    bool in_read_loop_ = false;
+    bool closed_ = false;
+};
+
+}  // namespace dance::proxy

@@ -1,0 +1,172 @@
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <optional>
+#include <vector>
+
+#include "http_test_support.hpp"
+
+using namespace dance::proxy;
+using namespace dance::proxy::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+HttpResponse text_response(std::string body) { return make_response(200, std::move(body)); }
+
+}  // namespace
+
+TEST_CASE("keep-alive: several requests on one connection, answered in order even when answered out of order") {
+    EventLoop loop;
+    std::vector<ResponseWriter> writers;
+    std::vector<std::string> targets;
+    SessionServer server(loop.base(), {}, [&](HttpRequest&& request, ResponseWriter writer) {
+        targets.push_back(request.target);
+        writers.push_back(std::move(writer));
+    });
+    RawClient client(loop.base(), server.port());
+    client.write("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /3 HTTP/1.1\r\n\r\n");
+    REQUIRE(loop.run_until([&] { return writers.size() == 3; }));
+    CHECK(targets == std::vector<std::string>{"/1", "/2", "/3"});
+    writers[2](text_response("third"));
+    writers[1](text_response("second"));
+    loop.run_for(50ms);
+    CHECK(client.received().empty());  // the first is still unanswered
+    writers[0](text_response("first"));
+    REQUIRE(loop.run_until([&] { return count_of(client.received(), "HTTP/1.1 200") == 3; }));
+    auto first = client.received().find("first");
+    auto second = client.received().find("second");
+    auto third = client.received().find("third");
+    CHECK(first < second);
+    CHECK(second < third);
+    CHECK(third != std::string::npos);
+    CHECK_FALSE(client.closed());
+    CHECK(server.connections_accepted() == 1);
+}
+
+TEST_CASE("errors: oversized body gets 413, malformed gets 400, then the connection closes") {
+    EventLoop loop;
+    int handled = 0;
+    HttpServerSessionOptions options;
+    options.limits.max_body_bytes = 16;
+    SessionServer server(loop.base(), options, [&](HttpRequest&&, ResponseWriter writer) {
+        ++handled;
+        writer(text_response("ok"));
+    });
+    SUBCASE("413") {
+        RawClient client(loop.base(), server.port());
+        client.write("POST / HTTP/1.1\r\nContent-Length: 17\r\n\r\n");
+        REQUIRE(loop.run_until([&] { return client.closed(); }));
+        CHECK(client.received().starts_with("HTTP/1.1 413 "));
+        CHECK(client.received().find("Connection: close") != std::string::npos);
+    }
+    SUBCASE("400 after a good pipelined request, in order") {
+        RawClient client(loop.base(), server.port());
+        client.write("GET /good HTTP/1.1\r\n\r\nNOT HTTP AT ALL\r\n\r\n");
+        REQUIRE(loop.run_until([&] { return client.closed(); }));
+        CHECK(client.received().starts_with("HTTP/1.1 200 "));
+        CHECK(client.received().find("HTTP/1.1 400 ") != std::string::npos);
+        CHECK(handled == 1);
+    }
+    REQUIRE(loop.run_until([&] { return server.open_sessions() == 0; }));
+}
+
+TEST_CASE("Connection: close, HTTP/1.0 and HTTP/1.0 keep-alive") {
+    EventLoop loop;
+    SessionServer server(loop.base(), {}, [&](HttpRequest&&, ResponseWriter writer) { writer(text_response("ok")); });
+    SUBCASE("HTTP/1.1 with Connection: close") {
+        RawClient client(loop.base(), server.port());
+        client.write("GET / HTTP/1.1\r\nConnection: close\r\n\r\nGET /ignored HTTP/1.1\r\n\r\n");
+        REQUIRE(loop.run_until([&] { return client.closed(); }));
+        CHECK(count_of(client.received(), "HTTP/1.1 200") == 1);
+        CHECK(client.received().find("Connection: close\r\n") != std::string::npos);
+    }
+    SUBCASE("HTTP/1.0 closes by default") {
+        RawClient client(loop.base(), server.port());
+        client.write("GET / HTTP/1.0\r\n\r\n");
+        REQUIRE(loop.run_until([&] { return client.closed(); }));
+        CHECK(count_of(client.received(), "HTTP/1.1 200") == 1);
+    }
+    SUBCASE("HTTP/1.0 keep-alive stays open") {
+        RawClient client(loop.base(), server.port());
+        client.write("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        REQUIRE(loop.run_until([&] { return count_of(client.received(), "HTTP/1.1 200") == 1; }));
+        CHECK(client.received().find("Connection: keep-alive\r\n") != std::string::npos);
+        loop.run_for(50ms);
+        CHECK_FALSE(client.closed());
+    }
+    REQUIRE(loop.run_until([&] { return server.close_reasons.size() == 1 || server.open_sessions() == 1; }));
+}
+
+TEST_CASE("a handler's own Connection: close ends the connection after that answer") {
+    EventLoop loop;
+    SessionServer server(loop.base(), {}, [&](HttpRequest&&, ResponseWriter writer) {
+        auto response = text_response("bye");
+        response.set_header("Connection", "close");
+        writer(std::move(response));
+    });
+    RawClient client(loop.base(), server.port());
+    client.write("GET / HTTP/1.1\r\n\r\n");
+    REQUIRE(loop.run_until([&] { return client.closed(); }));
+    CHECK(count_of(client.received(), "HTTP/1.1 200") == 1);
+    REQUIRE(loop.run_until([&] { return server.close_reasons.size() == 1; }));
+    CHECK(server.close_reasons[0] == "connection_close");
+}
+
+TEST_CASE("idle timeout closes a quiet connection and a stalled request") {
+    EventLoop loop;
+    HttpServerSessionOptions options;
+    options.idle_ms = 100;
+    SessionServer server(loop.base(), options, [&](HttpRequest&&, ResponseWriter writer) { writer(text_response("ok")); });
+    RawClient quiet(loop.base(), server.port());
+    RawClient stalled(loop.base(), server.port());
+    stalled.write("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+    auto start = std::chrono::steady_clock::now();
+    REQUIRE(loop.run_until([&] { return quiet.closed() && stalled.closed(); }, 5s));
+    CHECK(std::chrono::steady_clock::now() - start >= 90ms);
+    REQUIRE(loop.run_until([&] { return server.close_reasons.size() == 2; }));
+    CHECK(server.close_reasons == std::vector<std::string>{"idle_timeout", "idle_timeout"});
+    CHECK(stalled.received().empty());
+}
+
+TEST_CASE("answering after the session died is a no-op; a dropped writer answers 502") {
+    EventLoop loop;
+    std::optional<ResponseWriter> kept;
+    SessionServer server(loop.base(), {}, [&](HttpRequest&& request, ResponseWriter writer) {
+        if (request.target == "/keep") kept = std::move(writer);
+        // "/drop": the writer goes out of scope unanswered
+    });
+    SUBCASE("late answer") {
+        RawClient client(loop.base(), server.port());
+        client.write("GET /keep HTTP/1.1\r\n\r\n");
+        REQUIRE(loop.run_until([&] { return kept.has_value(); }));
+        CHECK(kept->can_send());
+        server.close_all();
+        REQUIRE(loop.run_until([&] { return server.open_sessions() == 0 && client.closed(); }));
+        CHECK_FALSE(kept->can_send());
+        (*kept)(text_response("too late"));
+        CHECK(server.close_reasons == std::vector<std::string>{"closed"});
+        CHECK(client.received().empty());
+    }
+    SUBCASE("dropped writer") {
+        RawClient client(loop.base(), server.port());
+        client.write("GET /drop HTTP/1.1\r\n\r\n");
+        REQUIRE(loop.run_until([&] { return !client.received().empty(); }));
+        CHECK(client.received().starts_with("HTTP/1.1 502 "));
+    }
+}
+
+TEST_CASE("Expect: 100-continue gets an interim answer, and a half-closed client still gets its answer") {
+    EventLoop loop;
+    SessionServer server(loop.base(), {}, [&](HttpRequest&& request, ResponseWriter writer) { writer(text_response(request.body)); });
+    RawClient client(loop.base(), server.port());
+    client.write("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+    REQUIRE(loop.run_until([&] { return !client.received().empty(); }));
+    CHECK(client.received() == "HTTP/1.1 100 Continue\r\n\r\n");
+    client.write("hello");
+    REQUIRE(loop.run_until([&] { return client.all_written(); }));
+    client.shutdown_write();
+    REQUIRE(loop.run_until([&] { return client.closed(); }));
+    CHECK(client.received().find("HTTP/1.1 200 OK") != std::string::npos);
+    CHECK(client.received().ends_with("hello"));
+}
