@@ -88,6 +88,7 @@ cmd_start() {  # $1: dir, $2: optional --netns
   fi
   set_paths "$1"
   [[ ! -e $LAB_DIR/lab.env ]] || die "$LAB_DIR already holds a lab; stop it and use a fresh directory"
+  trap stop_servers EXIT  # a start that fails half-way leaves nothing running
   LAB_TLD=${LAB_TLD:-$([[ $LAB_MODE == netns ]] && echo lab || echo test)}
   LAB_ZONE=example.$LAB_TLD
   NSD_ADDR=127.0.0.1
@@ -112,6 +113,7 @@ cmd_start() {  # $1: dir, $2: optional --netns
   UNBOUND_STATS_CMD="unbound-control -c $UNBOUND_CONF stats_noreset"
   UNBOUND_QUERY_COUNTER=total.num.queries
   write_lab_env
+  trap - EXIT
 }
 
 load_lab() {  # $1: dir

@@ -209,6 +209,19 @@ def test_two_labs_run_at_once_and_stop_cleanly(lab):
     assert "ad" in ask(lab.UNBOUND_PORT, lab.NAME_NS_A).flags  # the first lab was not touched
 
 
+def test_start_on_busy_ports_fails_and_leaves_nothing(lab):
+    directory = pathlib.Path(tempfile.mkdtemp(prefix="dnslab-busy-"))
+    try:
+        environment = dict(os.environ, LAB_BASE_PORT=str(lab.NSD_PORT))  # the first lab answers there
+        result = subprocess.run([str(LAB_SH), "start", str(directory)], env=environment, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode != 0 and "did not start" in result.stderr
+        assert wait_for_no_processes(directory) == []
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    assert "ad" in ask(lab.UNBOUND_PORT, lab.NAME_NS_A).flags
+
+
 def test_start_refuses_a_used_directory(lab):
     result = subprocess.run([str(LAB_SH), "start", str(lab.dir)], capture_output=True, text=True)
     assert result.returncode != 0 and "already holds a lab" in result.stderr

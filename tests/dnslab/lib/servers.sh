@@ -113,9 +113,17 @@ record_nsd_workers() {
   mv -f "$file.new" "$file"
 }
 
+owns_port() {  # $1: pid, $2: u (UDP) or t (TCP listener), $3: port
+  ss -Hln"$2"p "sport = :$3" | grep -q "pid=$1,"
+}
+
 wait_for_servers() {  # $1: serial nsd must serve
   wait_for_dns 10 "$NSD_ADDR" "$NSD_PORT" "$LAB_ZONE" "$1" || return 1
   wait_for_dns 10 "$UNBOUND_ADDR" "$UNBOUND_PORT" . || return 1
+  # Another lab on the same ports would have answered too: the sockets must be ours.
+  owns_port "$(cat "$PIDS_DIR/nsd")" u "$NSD_PORT" || return 1
+  owns_port "$(cat "$PIDS_DIR/unbound")" u "$UNBOUND_PORT" || return 1
+  owns_port "$(cat "$PIDS_DIR/unbound")" t "$UNBOUND_CONTROL_PORT" || return 1
   record_nsd_workers
 }
 
