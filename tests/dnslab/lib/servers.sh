@@ -95,7 +95,7 @@ start_servers() {
   echo $! >"$PIDS_DIR/unbound"
 }
 
-# $1: seconds, $2: address, $3: port, $4: zone, $5: optional SOA serial it must serve.
+# [--pid PID] seconds address port zone [SOA serial it must serve]; gives up early if PID dies.
 wait_for_dns() { "$LAB_HOME/lib/wait_dns.py" "$@"; }
 
 descendants_of() {  # $1: pid
@@ -118,8 +118,8 @@ owns_port() {  # $1: pid, $2: u (UDP) or t (TCP listener), $3: port
 }
 
 wait_for_servers() {  # $1: serial nsd must serve
-  wait_for_dns 10 "$NSD_ADDR" "$NSD_PORT" "$LAB_ZONE" "$1" || return 1
-  wait_for_dns 10 "$UNBOUND_ADDR" "$UNBOUND_PORT" . || return 1
+  wait_for_dns --pid "$(cat "$PIDS_DIR/nsd")" 10 "$NSD_ADDR" "$NSD_PORT" "$LAB_ZONE" "$1" || return 1
+  wait_for_dns --pid "$(cat "$PIDS_DIR/unbound")" 10 "$UNBOUND_ADDR" "$UNBOUND_PORT" . || return 1
   # Another lab on the same ports would have answered too: the sockets must be ours.
   owns_port "$(cat "$PIDS_DIR/nsd")" u "$NSD_PORT" || return 1
   owns_port "$(cat "$PIDS_DIR/unbound")" u "$UNBOUND_PORT" || return 1

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Waits until a DNS server answers NOERROR for NAME/SOA (and, if given, with that SOA serial).
 
-usage: wait_dns.py SECONDS ADDR PORT NAME [SERIAL]; exit 0 when it does, 1 on timeout.
+usage: wait_dns.py [--pid PID] SECONDS ADDR PORT NAME [SERIAL]; exit 0 when it does, 1 on timeout
+or as soon as process PID (the server that should answer) has died.
 drill is no good for this: against a port nobody listens on yet it waits 15 s.
 """
 import os
@@ -59,13 +60,27 @@ def answers(addr, port, name, serial):
     return serial is None or serial in soa_serials(reply)
 
 
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def main():
+    pid = None
+    if sys.argv[1] == "--pid":
+        pid = int(sys.argv[2])
+        del sys.argv[1:3]
     seconds, addr, port, name = float(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
     serial = int(sys.argv[5]) if len(sys.argv) > 5 else None
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if answers(addr, port, name, serial):
             return 0
+        if pid is not None and not alive(pid):
+            return 1
         time.sleep(0.02)
     return 1
 
