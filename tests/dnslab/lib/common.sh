@@ -36,5 +36,5 @@ PY
 # A recorded PID counts as ours only while its command line still names the lab directory,
 # so a recycled PID is never killed.
 pid_is_ours() {  # $1: pid, $2: lab dir
-  [[ -r /proc/$1/cmdline ]] && tr '\0' ' ' </proc/"$1"/cmdline | grep -qF -- "$2"
+  [[ -r /proc/$1/cmdline ]] && tr '\0' ' ' </proc/"$1"/cmdline | grep -F -- "$2" >/dev/null
 }

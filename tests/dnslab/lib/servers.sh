@@ -114,7 +114,7 @@ record_nsd_workers() {
 }
 
 owns_port() {  # $1: pid, $2: u (UDP) or t (TCP listener), $3: port
-  ss -Hln"$2"p "sport = :$3" | grep -q "pid=$1,"
+  ss -Hln"$2"p "sport = :$3" | grep "pid=$1," >/dev/null
 }
 
 wait_for_servers() {  # $1: serial nsd must serve
@@ -137,13 +137,17 @@ stop_servers() {
       pid_is_ours "$pid" "$LAB_DIR" && pids+=("$pid")
     done
   done
-  ((${#pids[@]})) && kill -TERM "${pids[@]}" 2>/dev/null
+  if ((${#pids[@]} == 0)); then
+    rm -f "$PIDS_DIR"/*
+    return 0
+  fi
+  kill -TERM "${pids[@]}" 2>/dev/null || true
   for ((i = 0; i < 500; i++)); do
     any_alive "${pids[@]}" || break
     sleep 0.02
   done
   if any_alive "${pids[@]}"; then
-    kill -KILL "${pids[@]}" 2>/dev/null
+    kill -KILL "${pids[@]}" 2>/dev/null || true
     sleep 0.1
   fi
   rm -f "$PIDS_DIR"/*
