@@ -104,6 +104,7 @@ struct OutboundListener {
     OutboundTimeouts timeouts;
     uint32_t max_idle_connections = 64;
     uint32_t max_body_bytes = 1024 * 1024;
+    bool allow_non_loopback_listen = false;  // else listen must be a loopback address
 };
 
 struct Config {

@@ -1,0 +1,26 @@
+// The readers of each part of the schema. Each fills its struct from the YAML, keeps the defaults of
+// config.hpp for absent keys, and reports what is wrong through the map's LoadContext.
+#pragma once
+
+#include "config/config.hpp"
+#include "config/yaml_map.hpp"
+
+namespace dance::config {
+
+void read_log(const YamlMap& root, LogConfig& out);
+void read_admin(const YamlMap& root, AdminConfig& out);
+void read_process_settings(const YamlMap& root, Config& out);  // workers, drain_timeout_ms, dane_clientid
+void read_dns(const YamlMap& root, DnsConfig& out);
+void read_inbound_listeners(const YamlMap& root, std::vector<InboundListener>& out);
+void read_outbound_listeners(const YamlMap& root, std::vector<OutboundListener>& out);
+
+// tls: {cert, key} (+ client_id for outbound): readable PEM files, and the key matches the certificate.
+void read_tls_files(const YamlMap& listener, TlsFiles& out, bool outbound);
+// An optional file path (CA bundle, trust anchors); stored absolute; `must_hold_certificates` also
+// parses it as a PEM certificate bundle.
+void read_file_path(const YamlMap& map, std::string_view key, std::string& out, bool must_hold_certificates);
+
+// Checks across sections: listen addresses and listener names in use twice.
+void check_listeners_do_not_collide(LoadContext& context, const Config& config);
+
+}  // namespace dance::config
