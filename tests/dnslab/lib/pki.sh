@@ -21,15 +21,13 @@ ca_signed() {
 
 make_pki() {
   mkdir -p "$PKI_DIR"
-  self_signed org-ca "Lab Organisation CA" "" org_ca "${EC_KEY[@]}" &
+  self_signed org-ca "Lab Organisation CA" "" org_ca "${EC_KEY[@]}" || die "could not create the organisation CA"
   self_signed ns-a "$NAME_NS_A" "" client_leaf "${EC_KEY[@]}" &
   self_signed ns-b "$NAME_NS_B" "" client_leaf "${EC_KEY[@]}" &
   self_signed js "$NAME_JS" "DNS:$NAME_JS,IP:127.0.0.1" server_leaf "${EC_KEY[@]}" &
   self_signed rogue "$NAME_NS_A" "" client_leaf "${EC_KEY[@]}" &
   self_signed other "other-key.invalid" "" client_leaf "${EC_KEY[@]}" &
   self_signed rsa "$NAME_RSA" "" client_leaf "${RSA_KEY[@]}" &
-  wait
-  [[ -s $PKI_DIR/org-ca.pem ]] || die "could not create the organisation CA"
   ca_signed device "$NAME_DEVICE" "DNS:$NAME_DEVICE,DNS:$NAME_DEVICE_B" &
   ca_signed device-nosan "$NAME_NOSAN" "DNS:somebody-else._device.$LAB_ZONE" &
   wait
