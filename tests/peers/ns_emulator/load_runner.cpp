@@ -30,12 +30,22 @@ double elapsed_ms(std::chrono::steady_clock::time_point since) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
 }
 
+// Timers with microsecond precision (timerfd): the default rounds epoll timeouts up to whole
+// milliseconds, which would make constant-rate sends late and inflate the measured latency.
+EventBasePtr new_precise_event_base() {
+    using ConfigPtr = std::unique_ptr<event_config, LibeventDeleter<event_config_free>>;
+    ConfigPtr config(event_config_new());
+    if (!config) return nullptr;
+    event_config_set_flag(config.get(), EVENT_BASE_FLAG_PRECISE_TIMER);
+    return EventBasePtr(event_base_new_with_config(config.get()));
+}
+
 }  // namespace
 
 LoadRunner::LoadRunner(LoadPlan plan, Exchange& exchange)
-    : plan_(std::move(plan)), exchange_(exchange), base_(event_base_new()),
+    : plan_(std::move(plan)), exchange_(exchange), base_(new_precise_event_base()),
       uri_(evhttp_uri_parse(plan_.url.c_str())) {
-    if (!base_) throw std::runtime_error("event_base_new failed");
+    if (!base_) throw std::runtime_error("event_base_new_with_config failed");
     const char* scheme = uri_ ? evhttp_uri_get_scheme(uri_.get()) : nullptr;
     if (!uri_ || !evhttp_uri_get_host(uri_.get()) || !scheme || std::string_view(scheme) != "http")
         throw std::runtime_error("--url must be http://HOST:PORT/PATH");
