@@ -30,6 +30,12 @@ bool read_resolvers(LoadContext& context, const YAML::Node& node, const std::str
     return all_valid;
 }
 
+bool read_optional_host_name(LoadContext& context, const YAML::Node& node, const std::string& path,
+                             std::string& out) {
+    if (node.IsScalar() && node.Scalar().empty()) return true;
+    return read_host_name(context, node, path, out);
+}
+
 bool read_root_servers(LoadContext& context, const YAML::Node& node, const std::string& path,
                        std::vector<std::string>& out) {
     std::vector<std::string> texts;
@@ -76,7 +82,9 @@ void check_ad_bit_path(LoadContext& context, const YamlMap& dns, const DnsConfig
 }
 
 void check_transport(LoadContext& context, const YamlMap& dns, const DnsConfig& config) {
-    bool has_auth_name = dns.value("tls_auth_name") != nullptr;  // even if invalid (reported already)
+    // Set, even if invalid (that was reported already); "" means not set.
+    const YAML::Node* auth_name = dns.value("tls_auth_name");
+    bool has_auth_name = auth_name && !(auth_name->IsScalar() && auth_name->Scalar().empty());
     if (config.transport == DnsTransport::tls && !has_auth_name)
         context.report(dns.path_of("transport"),
                        "transport tls needs tls_auth_name (the name in the resolver's certificate)");
@@ -106,7 +114,7 @@ void read_dns(const YamlMap& root, DnsConfig& out) {
         dns.read("transport", out.transport,
                  one_of<DnsTransport>(
                      {{"udp", DnsTransport::udp}, {"tcp", DnsTransport::tcp}, {"tls", DnsTransport::tls}}));
-    dns.read("tls_auth_name", out.tls_auth_name, read_host_name);
+    dns.read("tls_auth_name", out.tls_auth_name, read_optional_host_name);
     dns.read("timeout_ms", out.timeout_ms, integer_between<uint32_t>(1, 60000));
     YamlMap cache = dns.child("cache", {"max_entries", "max_ttl_s", "negative_ttl_s"});
     cache.read("max_entries", out.cache.max_entries, integer_between<uint32_t>(0, 100000000));
