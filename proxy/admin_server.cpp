@@ -22,8 +22,11 @@ namespace dance::proxy {
 using EvhttpPtr = std::unique_ptr<evhttp, LibeventDeleter<evhttp_free>>;
 
 struct AdminServer::Loop {
-    EventBasePtr base;  // declared first: destroyed after http
+    EventBasePtr base;  // declared first: destroyed last
     EvhttpPtr http;
+    // Activated by stop(). Unlike event_base_loopbreak(), an activation made before the thread reaches
+    // event_base_dispatch() is not lost.
+    EventPtr stop_event;
 };
 
 namespace {
@@ -136,6 +139,13 @@ bool AdminServer::start(std::string& error) {
         error = "admin server: evhttp_new failed";
         return false;
     }
+    loop->stop_event.reset(event_new(
+        loop->base.get(), -1, 0, [](evutil_socket_t, short, void* base) { event_base_loopbreak(static_cast<event_base*>(base)); },
+        loop->base.get()));
+    if (!loop->stop_event) {
+        error = "admin server: event_new failed";
+        return false;
+    }
     evhttp* http = loop->http.get();
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
     evhttp_set_max_headers_size(http, 16 * 1024);
@@ -160,7 +170,7 @@ void AdminServer::serve() { event_base_dispatch(loop_->base.get()); }
 
 void AdminServer::stop() {
     if (!thread_.joinable()) return;
-    event_base_loopbreak(loop_->base.get());
+    event_active(loop_->stop_event.get(), EV_READ, 0);
     thread_.join();
     loop_.reset();
 }
