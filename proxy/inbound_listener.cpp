@@ -1,0 +1,191 @@
+#include "proxy/inbound_listener.hpp"
+
+#include <event2/bufferevent_ssl.h>
+
+#include "proxy/handshake_reason.hpp"
+#include "proxy/listen_socket.hpp"
+#include "proxy/log.hpp"
+#include "proxy/request_relay.hpp"
+#include "proxy/upstream_tcp_connector.hpp"
+
+namespace dance::proxy {
+
+struct InboundListener::Handshaking {
+    std::shared_ptr<const InboundSettings> settings;
+    std::string peer;
+    std::unique_ptr<InboundHandshake> handshake;
+};
+
+struct InboundListener::Established {
+    std::shared_ptr<const InboundSettings> settings;
+    std::string identity;      // authenticated ClientName, "" when unauthenticated (optional mode)
+    std::string matched_tlsa;  // "3 1 1"
+    std::string peer;
+    std::unique_ptr<HttpServerSession> session;
+};
+
+InboundListener::InboundListener(event_base* base, dns::TlsaResolver& resolver,
+                                 SettingsSlot<InboundSettings>& settings, ListenerMetrics& metrics,
+                                 std::atomic<uint32_t>& open_connections)
+    : base_(base),
+      resolver_(resolver),
+      settings_(settings),
+      metrics_(metrics),
+      open_connections_(open_connections),
+      reap_event_(evtimer_new(base, reap, this)) {
+    dns_budget_.limit = settings_.get()->config.max_pending_dns;
+    dns_budget_.on_change = [this](int delta) { metrics_.pending_dns(delta); };
+}
+
+InboundListener::~InboundListener() { close_all(); }
+
+bool InboundListener::start(std::string& error) {
+    listener_ = listen_on(base_, settings_.get()->config.listen, accepted, this, error);
+    return listener_ != nullptr;
+}
+
+void InboundListener::stop_accepting() { listener_.reset(); }
+
+size_t InboundListener::close_idle_connections() {
+    std::vector<HttpServerSession*> idle;
+    for (auto& [key, connection] : sessions_) {
+        HttpServerSession& session = *connection->session;
+        if (session.requests_received() == session.responses_sent()) idle.push_back(&session);
+    }
+    for (HttpServerSession* session : idle) session->close();  // on_closed follows from the loop
+    return sessions_.size() + handshakes_.size() - idle.size();
+}
+
+void InboundListener::close_all() {
+    listener_.reset();
+    while (!handshakes_.empty()) {
+        handshakes_.erase(handshakes_.begin());
+        release_connection_slot();
+    }
+    while (!sessions_.empty()) {
+        sessions_.erase(sessions_.begin());
+        release_connection_slot();
+    }
+}
+
+void InboundListener::accepted(evconnlistener*, evutil_socket_t fd, sockaddr* address, int, void* self) {
+    static_cast<InboundListener*>(self)->accept_connection(fd, peer_to_string(address));
+}
+
+void InboundListener::accept_connection(evutil_socket_t fd, std::string peer) {
+    auto settings = settings_.get();
+    if (open_connections_.fetch_add(1) >= settings->config.max_connections) {
+        open_connections_.fetch_sub(1);
+        metrics_.connection_rejected("max_connections");
+        evutil_closesocket(fd);
+        return;
+    }
+    metrics_.connection_opened();
+    evutil_make_socket_nonblocking(fd);
+    auto entry = std::make_unique<Handshaking>();
+    Handshaking* key = entry.get();
+    entry->settings = settings;
+    entry->peer = std::move(peer);
+    entry->handshake = std::make_unique<InboundHandshake>(
+        base_, settings->tls.get(), fd, settings->policy, resolver_, dns_budget_,
+        [this, key](HandshakeOutcome outcome, SslPtr ssl, evutil_socket_t established_fd) {
+            on_handshake_done(key, std::move(outcome), std::move(ssl), established_fd);
+        });
+    InboundHandshake& handshake = *entry->handshake;
+    handshakes_.emplace(key, std::move(entry));
+    handshake.start();
+}
+
+void InboundListener::on_handshake_done(Handshaking* key, HandshakeOutcome outcome, SslPtr ssl,
+                                        evutil_socket_t fd) {
+    auto found = handshakes_.find(key);
+    std::unique_ptr<Handshaking> entry = std::move(found->second);
+    handshakes_.erase(found);
+    metrics_.handshake(outcome.reason, outcome.seconds);
+    if (outcome.reason != reason::ok) {
+        log::warn("handshake_failed", {{"listener", metrics_.name()}, {"direction", "inbound"},
+                                       {"client", entry->peer}, {"client_id", outcome.client_name},
+                                       {"reason", outcome.reason}, {"detail", outcome.detail}});
+        release_connection_slot();
+        return bury(std::move(entry));
+    }
+    log::debug("handshake_ok", {{"listener", metrics_.name()}, {"client", entry->peer},
+                                {"client_id", outcome.client_name}, {"tlsa", outcome.matched_tlsa}});
+    start_session(entry->settings, std::move(outcome), std::move(ssl), fd, entry->peer);
+    bury(std::move(entry));
+}
+
+// The finished handshake is still on the call stack below us: the loop frees it a moment later.
+void InboundListener::bury(std::unique_ptr<Handshaking> entry) {
+    finished_handshakes_.push_back(std::move(entry));
+    event_active(reap_event_.get(), EV_TIMEOUT, 0);
+}
+
+void InboundListener::reap(evutil_socket_t, short, void* self) {
+    static_cast<InboundListener*>(self)->finished_handshakes_.clear();
+}
+
+void InboundListener::start_session(std::shared_ptr<const InboundSettings> settings, HandshakeOutcome outcome,
+                                    SslPtr ssl, evutil_socket_t fd, std::string peer) {
+    bufferevent* connection = bufferevent_openssl_socket_new(base_, fd, ssl.release(), BUFFEREVENT_SSL_OPEN,
+                                                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (connection == nullptr) {
+        evutil_closesocket(fd);
+        release_connection_slot();
+        return;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(connection, 1);
+    auto established = std::make_unique<Established>();
+    Established* key = established.get();
+    established->identity = std::move(outcome.client_name);
+    established->matched_tlsa = std::move(outcome.matched_tlsa);
+    established->peer = std::move(peer);
+    HttpServerSessionOptions options;
+    options.idle_ms = settings->config.timeouts.idle_ms;
+    options.limits.max_body_bytes = settings->config.max_body_bytes;
+    established->settings = std::move(settings);
+    established->session = std::make_unique<HttpServerSession>(
+        connection, options,
+        [this, key](HttpRequest&& request, ResponseWriter writer) { on_request(*key, std::move(request), std::move(writer)); },
+        [this, key] { on_session_closed(key); });
+    sessions_.emplace(key, std::move(established));
+}
+
+void InboundListener::on_request(Established& connection, HttpRequest&& request, ResponseWriter writer) {
+    const InboundSettings& settings = *connection.settings;
+    // A client must never be able to claim an identity: every copy it sent is dropped.
+    request.remove_header(settings.config.identity_header);
+    request.remove_header(matched_tlsa_header);
+    if (!connection.identity.empty()) {
+        request.add_header(settings.config.identity_header, connection.identity);
+        request.add_header(matched_tlsa_header, connection.matched_tlsa);
+    }
+    RelayRoute route{metrics_, backend_pool(settings), "backend"};
+    relay_request(std::move(request), std::move(writer), route, {connection.identity, connection.peer});
+}
+
+UpstreamPool& InboundListener::backend_pool(const InboundSettings& settings) {
+    std::string backend = settings.config.backend.to_string();
+    if (!pool_ || backend != pool_backend_) {
+        if (pool_) retired_pools_.push_back(std::move(pool_));
+        UpstreamPoolOptions options;
+        options.request_timeout_ms = settings.config.timeouts.backend_ms;
+        options.idle_timeout_ms = settings.config.timeouts.idle_ms;
+        pool_ = std::make_unique<UpstreamPool>(
+            base_, make_tcp_connector(base_, settings.config.backend, settings.config.timeouts.backend_ms), options);
+        pool_backend_ = backend;
+    }
+    return *pool_;
+}
+
+void InboundListener::on_session_closed(Established* key) {
+    sessions_.erase(key);
+    release_connection_slot();
+}
+
+void InboundListener::release_connection_slot() {
+    open_connections_.fetch_sub(1);
+    metrics_.connection_closed();
+}
+
+}  // namespace dance::proxy

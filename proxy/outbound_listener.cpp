@@ -1,0 +1,89 @@
+#include "proxy/outbound_listener.hpp"
+
+#include "proxy/listen_socket.hpp"
+#include "proxy/outbound_connector.hpp"
+#include "proxy/request_relay.hpp"
+
+namespace dance::proxy {
+namespace {
+
+UpstreamPoolOptions pool_options(const config::OutboundListener& config) {
+    UpstreamPoolOptions options;
+    options.max_idle = config.max_idle_connections;
+    options.request_timeout_ms = config.timeouts.request_ms;
+    options.idle_timeout_ms = config.timeouts.idle_ms;
+    return options;
+}
+
+}  // namespace
+
+OutboundListener::OutboundListener(event_base* base, dns::TlsaResolver& resolver,
+                                   SettingsSlot<OutboundSettings>& settings, ListenerMetrics& metrics)
+    : base_(base),
+      settings_(settings),
+      metrics_(metrics),
+      pool_(base, make_outbound_connector(base, resolver, settings, metrics), pool_options(settings.get()->config)) {}
+
+OutboundListener::~OutboundListener() { close_all(); }
+
+bool OutboundListener::start(std::string& error) {
+    listener_ = listen_on(base_, settings_.get()->config.listen, accepted, this, error);
+    return listener_ != nullptr;
+}
+
+void OutboundListener::stop_accepting() { listener_.reset(); }
+
+size_t OutboundListener::close_idle_connections() {
+    std::vector<HttpServerSession*> idle;
+    for (auto& [key, client] : clients_) {
+        if (client->session->requests_received() == client->session->responses_sent()) idle.push_back(client->session.get());
+    }
+    for (HttpServerSession* session : idle) session->close();
+    return clients_.size() - idle.size();
+}
+
+void OutboundListener::close_all() {
+    listener_.reset();
+    while (!clients_.empty()) {
+        clients_.erase(clients_.begin());
+        metrics_.connection_closed();
+    }
+}
+
+void OutboundListener::accepted(evconnlistener*, evutil_socket_t fd, sockaddr* address, int, void* self) {
+    static_cast<OutboundListener*>(self)->accept_connection(fd, peer_to_string(address));
+}
+
+void OutboundListener::accept_connection(evutil_socket_t fd, std::string peer) {
+    evutil_make_socket_nonblocking(fd);
+    bufferevent* connection = bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (connection == nullptr) {
+        evutil_closesocket(fd);
+        return;
+    }
+    metrics_.connection_opened();
+    auto client = std::make_unique<Client>();
+    Client* key = client.get();
+    client->peer = std::move(peer);
+    const config::OutboundListener& config = settings_.get()->config;
+    HttpServerSessionOptions options;
+    options.idle_ms = config.timeouts.idle_ms;
+    options.limits.max_body_bytes = config.max_body_bytes;
+    client->session = std::make_unique<HttpServerSession>(
+        connection, options,
+        [this, key](HttpRequest&& request, ResponseWriter writer) { on_request(*key, std::move(request), std::move(writer)); },
+        [this, key] {
+            clients_.erase(key);
+            metrics_.connection_closed();
+        });
+    clients_.emplace(key, std::move(client));
+}
+
+void OutboundListener::on_request(Client& client, HttpRequest&& request, ResponseWriter writer) {
+    auto settings = settings_.get();
+    request.set_header("Host", settings->config.upstream.to_string());
+    RelayRoute route{metrics_, pool_, "upstream"};
+    relay_request(std::move(request), std::move(writer), route, {settings->config.tls.client_id, client.peer});
+}
+
+}  // namespace dance::proxy

@@ -1,0 +1,110 @@
+#include "proxy/worker.hpp"
+
+#include "dns/loop_mailbox.hpp"
+#include "dns/make_resolver.hpp"
+#include "proxy/inbound_listener.hpp"
+#include "proxy/libevent_handles.hpp"
+#include "proxy/log.hpp"
+#include "proxy/outbound_listener.hpp"
+
+namespace dance::proxy {
+
+struct Worker::Loop {
+    EventBasePtr base;
+    std::unique_ptr<dns::TlsaResolver> resolver;
+    std::vector<std::unique_ptr<InboundListener>> inbound;
+    std::vector<std::unique_ptr<OutboundListener>> outbound;
+    std::shared_ptr<dns::LoopMailbox> mailbox;
+
+    ~Loop() {
+        inbound.clear();
+        outbound.clear();
+        resolver.reset();
+        if (mailbox) mailbox->close();
+        mailbox.reset();
+    }
+};
+
+Worker::Worker(size_t index, SharedRuntime& shared) : index_(index), shared_(shared) {}
+
+Worker::~Worker() { stop(); }
+
+bool Worker::start(std::string& error) {
+    std::promise<std::string> started;
+    std::future<std::string> result = started.get_future();
+    thread_ = std::thread([this, started = std::move(started)]() mutable { run(std::move(started)); });
+    error = result.get();
+    return error.empty();
+}
+
+void Worker::run(std::promise<std::string> started) {
+    Loop loop;
+    std::string error;
+    try {
+        loop.base.reset(event_base_new());
+        loop.mailbox = dns::LoopMailbox::create(loop.base.get());
+        loop.resolver = dns::make_resolver(loop.base.get(), shared_.dns, shared_.cache, shared_.observer);
+        for (auto& listener : shared_.inbound) {
+            loop.inbound.push_back(std::make_unique<InboundListener>(loop.base.get(), *loop.resolver,
+                                                                     *listener->settings, *listener->metrics,
+                                                                     listener->open_connections));
+            if (!loop.inbound.back()->start(error)) break;
+        }
+        for (auto& listener : shared_.outbound) {
+            if (!error.empty()) break;
+            loop.outbound.push_back(std::make_unique<OutboundListener>(loop.base.get(), *loop.resolver,
+                                                                       *listener->settings, *listener->metrics));
+            if (!loop.outbound.back()->start(error)) break;
+        }
+    } catch (const std::exception& failure) {
+        error = failure.what();
+    }
+    if (!loop.mailbox && error.empty()) error = "cannot create the worker's mailbox";
+    if (!error.empty()) {
+        started.set_value(error);
+        return;
+    }
+    {
+        std::lock_guard lock(mailbox_mutex_);
+        mailbox_ = loop.mailbox;
+        loop_ = &loop;
+    }
+    started.set_value("");
+    event_base_loop(loop.base.get(), EVLOOP_NO_EXIT_ON_EMPTY);
+    {
+        std::lock_guard lock(mailbox_mutex_);
+        mailbox_.reset();
+        loop_ = nullptr;
+    }
+}
+
+void Worker::post(std::function<void(Loop&)> task) {
+    std::lock_guard lock(mailbox_mutex_);
+    if (!mailbox_ || loop_ == nullptr) return;
+    Loop* loop = loop_;
+    std::static_pointer_cast<dns::LoopMailbox>(mailbox_)->post([loop, task = std::move(task)] { task(*loop); });
+}
+
+void Worker::stop_accepting() {
+    remaining_.store(SIZE_MAX);  // unknown until the first close_idle_connections() round reports
+    post([](Loop& loop) {
+        for (auto& listener : loop.inbound) listener->stop_accepting();
+        for (auto& listener : loop.outbound) listener->stop_accepting();
+    });
+}
+
+void Worker::close_idle_connections() {
+    post([this](Loop& loop) {
+        size_t remaining = 0;
+        for (auto& listener : loop.inbound) remaining += listener->close_idle_connections();
+        for (auto& listener : loop.outbound) remaining += listener->close_idle_connections();
+        remaining_.store(remaining);
+    });
+}
+
+void Worker::stop() {
+    post([](Loop& loop) { event_base_loopexit(loop.base.get(), nullptr); });
+    if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace dance::proxy
