@@ -107,7 +107,7 @@ private:
         auto it = std::prev(sessions_.end());
         int connection_id = accepted_;
         auto handler = [this, connection_id](HttpRequest&& request, ResponseWriter writer) {
-            request.add_header("X-Test-Connection", std::to_string(connection_id));
+            request.set_header("X-Test-Connection", std::to_string(connection_id));
             handler_(std::move(request), std::move(writer));
         };
         *it = std::make_unique<HttpServerSession>(bev, options_, handler, [this, it] {
