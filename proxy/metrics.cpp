@@ -229,7 +229,6 @@ ListenerMetrics::ListenerMetrics(MetricFamilies& families, std::string name, Dir
         known_rejections_[i] = &families.connections_rejected.Add(with_reason);
     }
     request_duration_ = &families.request_duration.Add(labels, latency_buckets());
-    certificate_expiry_ = &families.certificate_expiry.Add({{"listener", name_}});
     pending_dns_ = &families.pending_dns.Add({{"listener", name_}});
 }
 
@@ -302,7 +301,18 @@ void ListenerMetrics::lorawan_message(std::string_view message_type, std::string
         .Increment();
 }
 
-void ListenerMetrics::certificate_expiry(double unix_seconds) { certificate_expiry_->Set(unix_seconds); }
+void ListenerMetrics::certificate_expiry(double unix_seconds) {
+    auto* gauge = certificate_expiry_.load(std::memory_order_acquire);
+    if (gauge == nullptr) {
+        std::lock_guard lock(create_mutex_);
+        gauge = certificate_expiry_.load(std::memory_order_relaxed);
+        if (gauge == nullptr) {
+            gauge = &families_.certificate_expiry.Add({{"listener", name_}});
+            certificate_expiry_.store(gauge, std::memory_order_release);
+        }
+    }
+    gauge->Set(unix_seconds);
+}
 
 void ListenerMetrics::pending_dns(int delta) { pending_dns_->Increment(static_cast<double>(delta)); }
 

@@ -11,7 +11,7 @@
 //   dance_requests_total{listener,direction,code}                counter   code = HTTP status, "0" = none
 //   dance_request_duration_seconds{listener,direction}           histogram
 //   dance_lorawan_messages_total{listener,message_type,result_code}  counter
-//   dance_certificate_expiry_timestamp_seconds{listener}         gauge
+//   dance_certificate_expiry_timestamp_seconds{listener}         gauge     absent until first set
 //   dance_config_reloads_total{result}                           counter   result = ok | error
 //   dance_pending_dns_handshakes{listener}                       gauge
 //   dance_build_info{version}                                    gauge (always 1)
@@ -134,7 +134,7 @@ private:
     std::array<std::atomic<prometheus::Counter*>, 600> requests_by_code_{};
     prometheus::Histogram* request_duration_;
     std::unique_ptr<std::atomic<prometheus::Counter*>[]> lorawan_messages_;  // [type][result code]
-    prometheus::Gauge* certificate_expiry_;
+    std::atomic<prometheus::Gauge*> certificate_expiry_{nullptr};  // absent until known: 0 would alert
     prometheus::Gauge* pending_dns_;
 };
 

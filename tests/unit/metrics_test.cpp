@@ -46,6 +46,8 @@ TEST_CASE("every fixed handshake result exists at 0 once a listener is created")
     CHECK(has_line(text, "dance_build_info{version=\"1.2.3\"} 1"));
     CHECK(has_line(text, "dance_connections_active{direction=\"inbound\",listener=\"ns-in\"} 0"));
     CHECK(has_line(text, "dance_pending_dns_handshakes{listener=\"ns-in\"} 0"));
+    // An expiry of 0 would fire every "certificate expires soon" alert: absent until known.
+    CHECK(text.find("dance_certificate_expiry_timestamp_seconds{") == std::string::npos);
 }
 
 TEST_CASE("events show up in the serialized series") {
