@@ -16,7 +16,7 @@ std::atomic<int> minimum_level{static_cast<int>(Level::info)};
 
 namespace {
 
-std::atomic<int> current_format{static_cast<int>(Format::json)};
+std::atomic<int> configured_format{static_cast<int>(Format::json)};
 
 std::mutex& sink_mutex() {
     static std::mutex mutex;
@@ -176,7 +176,9 @@ void configure(const config::LogConfig& config) {
 
 void set_level(Level level) { detail::minimum_level.store(static_cast<int>(level), std::memory_order_relaxed); }
 
-void set_format(Format format) { current_format.store(static_cast<int>(format), std::memory_order_relaxed); }
+void set_format(Format format) { configured_format.store(static_cast<int>(format), std::memory_order_relaxed); }
+
+Format current_format() { return static_cast<Format>(configured_format.load(std::memory_order_relaxed)); }
 
 void set_sink(Sink sink) {
     std::lock_guard lock(sink_mutex());
@@ -184,8 +186,7 @@ void set_sink(Sink sink) {
 }
 
 void write_event(Level level, std::string_view event, Fields fields) {
-    auto format = static_cast<Format>(current_format.load(std::memory_order_relaxed));
-    std::string line = format_line(format, level, event, fields);
+    std::string line = format_line(current_format(), level, event, fields);
     std::lock_guard lock(sink_mutex());
     if (current_sink()) {
         current_sink()(line);

@@ -60,6 +60,7 @@ void configure(const config::LogConfig& config);
 void set_level(Level level);
 void set_format(Format format);
 void set_sink(Sink sink);  // an empty Sink restores the default: write(2) to stderr
+Format current_format();
 
 namespace detail {
 extern std::atomic<int> minimum_level;
