@@ -51,7 +51,8 @@ void load_config_file(const std::string& path, JoinServerConfig& config) {
         }
         if (root.contains("kek")) {
             const auto& kek = root["kek"];
-            config.kek = Kek{kek.at("label").get<std::string>(), hex_field<16>(kek.at("key").get<std::string>(), "kek.key")};
+            config.kek = Kek{kek.at("label").get<std::string>(),
+                             hex_field<16>(kek.at("key").get<std::string>(), "kek.key")};
         }
     } catch (const nlohmann::json::exception& error) {
         throw std::runtime_error(path + ": " + error.what());
@@ -60,7 +61,8 @@ void load_config_file(const std::string& path, JoinServerConfig& config) {
 
 void add_device_option(const std::string& option, JoinServerConfig& config) {
     const auto parts = split(option, ':');
-    if (parts.size() < 2 || parts.size() > 4) throw std::runtime_error("--device wants DEVEUI:NWKKEY[:APPKEY[:JOINNONCE]]");
+    if (parts.size() < 2 || parts.size() > 4)
+        throw std::runtime_error("--device wants DEVEUI:NWKKEY[:APPKEY[:JOINNONCE]]");
     Device device;
     device.nwk_key = hex_field<16>(parts[1], "--device NWKKEY");
     if (parts.size() > 2 && !parts[2].empty()) device.app_key = hex_field<16>(parts[2], "--device APPKEY");

@@ -6,7 +6,9 @@ namespace dance::peers {
 
 std::vector<std::pair<std::string, std::string>> shape_headers(NsShape shape) {
     if (shape == NsShape::v3)  // Go net/http defaults
-        return {{"User-Agent", "Go-http-client/1.1"}, {"Content-Type", "application/json"}, {"Accept-Encoding", "gzip"}};
+        return {{"User-Agent", "Go-http-client/1.1"},
+                {"Content-Type", "application/json"},
+                {"Accept-Encoding", "gzip"}};
     return {{"content-type", "application/json"}, {"accept", "*/*"}};  // Rust reqwest defaults
 }
 

@@ -165,7 +165,8 @@ void LoadRunner::finish(Flight& flight, evhttp_request* request) {
         evbuffer* input = evhttp_request_get_input_buffer(request);
         const auto size = evbuffer_get_length(input);
         const auto* data = reinterpret_cast<const char*>(evbuffer_pullup(input, -1));
-        exchange_.on_answer(flight.index, status, std::string_view(data ? data : "", size), elapsed_ms(flight.intended));
+        const std::string_view body(data ? data : "", size);
+        exchange_.on_answer(flight.index, status, body, elapsed_ms(flight.intended));
     }
     free_slots_.push_back(flight.slot);
     if (++finished_ == plan_.count) {
@@ -177,7 +178,9 @@ void LoadRunner::finish(Flight& flight, evhttp_request* request) {
     evtimer_add(kick_.get(), &now);
 }
 
-void LoadRunner::on_tick(evutil_socket_t, short, void* runner) { static_cast<LoadRunner*>(runner)->release_due_requests(); }
+void LoadRunner::on_tick(evutil_socket_t, short, void* runner) {
+    static_cast<LoadRunner*>(runner)->release_due_requests();
+}
 void LoadRunner::on_kick(evutil_socket_t, short, void* runner) { static_cast<LoadRunner*>(runner)->dispatch(); }
 
 }  // namespace dance::peers

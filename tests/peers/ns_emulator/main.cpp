@@ -74,7 +74,8 @@ std::vector<std::pair<std::string, std::string>> parse_headers(const std::vector
         const auto colon = header.find(':');
         if (colon == std::string::npos) throw std::runtime_error("--header wants 'Name: value'");
         const auto value_start = header.find_first_not_of(' ', colon + 1);
-        parsed.emplace_back(header.substr(0, colon), value_start == std::string::npos ? "" : header.substr(value_start));
+        const std::string value = value_start == std::string::npos ? "" : header.substr(value_start);
+        parsed.emplace_back(header.substr(0, colon), value);
     }
     return parsed;
 }
