@@ -1,13 +1,15 @@
 #include "dns/getdns_context_setup.hpp"
 
 #include <arpa/inet.h>
-#include <getdns/getdns_ext_libevent.h>
 #include <getdns/getdns_extra.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace dance::dns {
 namespace {
@@ -109,12 +111,12 @@ void set_root_servers(getdns_context* context, const std::vector<std::string>& r
 
 }  // namespace
 
-GetdnsContextPtr make_getdns_context(event_base* base, const config::DnsConfig& config,
+GetdnsContextPtr make_getdns_context(getdns_eventloop* loop, const config::DnsConfig& config,
                                      size_t max_outstanding_lookups) {
     getdns_context* raw = nullptr;
     check(getdns_context_create(&raw, 0), "creating the getdns context");
     GetdnsContextPtr context(raw);
-    check(getdns_extension_set_libevent_base(context.get(), base), "binding getdns to the event loop");
+    check(getdns_context_set_eventloop(context.get(), loop), "binding getdns to the event loop");
     check(getdns_context_set_timeout(context.get(), uint64_t{config.timeout_ms} + getdns_timeout_grace_ms),
           "dns.timeout_ms");
     // Never fetch or write root anchors on our own (getdns would otherwise try, into $HOME/.getdns).

@@ -7,7 +7,7 @@
 #include "config/config.hpp"
 #include "dns/getdns_handles.hpp"
 
-struct event_base;
+struct getdns_eventloop;
 
 namespace dance::dns {
 
@@ -20,7 +20,8 @@ struct ResolverSetupError : std::runtime_error {
 inline constexpr uint32_t getdns_timeout_grace_ms = 2000;
 
 // Throws ResolverSetupError with a reason when the configuration cannot be applied.
-GetdnsContextPtr make_getdns_context(event_base* base, const config::DnsConfig& config,
+// `loop` must outlive the context.
+GetdnsContextPtr make_getdns_context(getdns_eventloop* loop, const config::DnsConfig& config,
                                      size_t max_outstanding_lookups);
 
 // The extensions passed with every TLSA query in this mode (none for trust-ad).

@@ -15,6 +15,7 @@
 
 #include "dns/dns_name.hpp"
 #include "dns/event_handles.hpp"
+#include "dns/getdns_event_loop.hpp"
 #include "dns/getdns_handles.hpp"
 #include "dns/loop_mailbox.hpp"
 #include "dns/make_resolver.hpp"
@@ -95,7 +96,8 @@ public:
           observer_(observer),
           validator_(config.mode == config::DnsMode::trust_ad ? Validator::resolver_ad_bit
                                                               : Validator::getdns_dnssec_status),
-          context_(make_getdns_context(base, config, max_outstanding_lookups)),
+          getdns_loop_(std::make_unique<GetdnsEventLoop>(base)),
+          context_(make_getdns_context(getdns_loop_->loop(), config, max_outstanding_lookups)),
           tlsa_extensions_(make_tlsa_extensions(config)),
           mailbox_(LoopMailbox::create(base)) {
         if (!cache_) throw ResolverSetupError("no TLSA cache given");
@@ -377,6 +379,7 @@ private:
     std::shared_ptr<TlsaCache> cache_;
     LookupObserver* observer_;
     Validator validator_;
+    std::unique_ptr<GetdnsEventLoop> getdns_loop_;  // outlives context_
     GetdnsContextPtr context_;
     GetdnsDictPtr tlsa_extensions_;
     std::shared_ptr<LoopMailbox> mailbox_;

@@ -100,17 +100,20 @@ TlsaCache::Admission TlsaCache::admit(std::string_view name, Waiter waiter) {
 void TlsaCache::finish(std::string_view name, const TlsaResult& result) {
     std::string key = lower_case(name);
     Shard& shard = shard_for(key);
+    // Waiters see the lifetime the cache gives the answer (negative TTL, max_ttl_s clamp).
+    TlsaResult delivered = result;
+    if (auto lifetime = lifetime_of(result)) delivered.ttl = static_cast<uint32_t>(lifetime->count());
     std::vector<Waiter> waiters;
     {
         std::lock_guard lock(shard.mutex);
-        store_locked(shard, key, result, now_());
+        store_locked(shard, key, delivered, now_());
         auto flight = shard.flights.find(key);
         if (flight != shard.flights.end()) {
             waiters = std::move(flight->second);
             shard.flights.erase(flight);
         }
     }
-    for (auto& waiter : waiters) waiter(result);
+    for (auto& waiter : waiters) waiter(delivered);
 }
 
 size_t TlsaCache::size() const {

@@ -50,7 +50,8 @@ public:
     // name's flight, and the first one to join is the leader, who must query and then call finish().
     Admission admit(std::string_view name, Waiter waiter);
 
-    // Stores the result (by policy) and hands it to every waiter of the name's flight.
+    // Stores the result (by policy) and hands it to every waiter of the name's flight, with ttl set to
+    // the cache lifetime (0 for timeout and error).
     void finish(std::string_view name, const TlsaResult& result);
 
     size_t size() const;

@@ -98,6 +98,7 @@ void HttpServerSession::on_write(bufferevent*, void* self) {
 }
 
 void HttpServerSession::on_event(bufferevent*, short what, void* self) {
+    if (what & BEV_EVENT_CONNECTED) return;  // a TLS bufferevent finishing its handshake: not an ending
     auto* session = static_cast<HttpServerSession*>(self);
     if (what & BEV_EVENT_EOF) {
         session->handle_client_eof();

@@ -84,6 +84,7 @@ void UpstreamConnection::on_read(bufferevent*, void* self) {
 }
 
 void UpstreamConnection::on_event(bufferevent*, short what, void* self) {
+    if (what & BEV_EVENT_CONNECTED) return;  // a TLS bufferevent finishing its handshake: not an ending
     auto* connection = static_cast<UpstreamConnection*>(self);
     if (connection->on_dead_) {
         connection->die_idle(what & BEV_EVENT_EOF ? "closed by the server while idle"
@@ -120,12 +121,14 @@ void UpstreamConnection::handle_end_of_stream(short what) {
     finish({std::nullopt, classify_stream_failure(what), request_bytes_sent(), false});
 }
 
-UpstreamFailure UpstreamConnection::classify_stream_failure(short what) const {
-    unsigned long tls_error = bufferevent_get_openssl_error(connection_.get());
-    if (tls_error != 0) {
+UpstreamFailure UpstreamConnection::classify_stream_failure(short what) {
+    if (unsigned long tls_error = take_tls_error(); tls_error != 0) {
         int reason = ERR_GET_REASON(tls_error);
-        const char* text = ERR_reason_error_string(tls_error);
-        std::string description = "TLS: " + std::string(text ? text : "error " + std::to_string(reason));
+        char text[256];
+        ERR_error_string_n(tls_error, text, sizeof text);
+        std::string description = std::string("TLS: ") + text;
+        if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+            return {UpstreamError::closed_before_response, "server closed the connection without TLS close_notify", {}};
         int alert = reason - SSL_AD_REASON_OFFSET;
         if (exchanges_started_ == 1 && is_rejection_alert(alert))
             return {UpstreamError::peer_rejected, "server rejected our identity: " + description, {}};
@@ -135,6 +138,15 @@ UpstreamFailure UpstreamConnection::classify_stream_failure(short what) const {
     if (what & BEV_EVENT_EOF) return {UpstreamError::closed_before_response, "server closed the connection before a complete response", {}};
     return {UpstreamError::closed_before_response,
             std::string("connection error: ") + evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()), {}};
+}
+
+unsigned long UpstreamConnection::take_tls_error() {
+    // libevent records SSL_get_error()'s code (library 0) next to the real OpenSSL errors: skip it.
+    unsigned long chosen = 0;
+    while (unsigned long error = bufferevent_get_openssl_error(connection_.get())) {
+        if (ERR_GET_LIB(error) != 0 || chosen == 0) chosen = error;
+    }
+    return chosen != 0 && ERR_GET_LIB(chosen) == 0 ? 0 : chosen;
 }
 
 void UpstreamConnection::finish(ExchangeOutcome outcome) {

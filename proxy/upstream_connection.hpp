@@ -48,7 +48,8 @@ private:
 
     void read_response();
     void handle_end_of_stream(short what);
-    UpstreamFailure classify_stream_failure(short what) const;
+    UpstreamFailure classify_stream_failure(short what);
+    unsigned long take_tls_error();
     void finish(ExchangeOutcome outcome);
     void die_idle(std::string why);
 
