@@ -1,0 +1,381 @@
+// The resolver against the real DNS lab (nsd + validating unbound on loopback, or a private root in a
+// network namespace for recursive mode). Run through run-with-lab.sh.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <thread>
+
+#include "dns/make_resolver.hpp"
+#include "event_loop.hpp"
+#include "lab_env.hpp"
+
+using namespace dance::dns;
+using namespace std::chrono_literals;
+using dance::config::DnsConfig;
+using dance::config::DnsMode;
+using test::lab;
+
+namespace {
+
+struct Harness {
+    explicit Harness(const DnsConfig& config, std::shared_ptr<TlsaCache> shared = nullptr,
+                     LookupObserver* observer = nullptr)
+        : cache(shared ? std::move(shared) : std::make_shared<TlsaCache>(config.cache)),
+          resolver(make_resolver(loop.base(), config, cache, observer)) {}
+
+    TlsaResult lookup(const std::string& name) {
+        std::optional<TlsaResult> result;
+        auto pending = resolver->lookup_tlsa(name, [&](const TlsaResult& answer) { result = answer; });
+        REQUIRE(loop.run_until([&] { return result.has_value(); }));
+        return *result;
+    }
+
+    test::EventLoop loop;
+    std::shared_ptr<TlsaCache> cache;
+    std::unique_ptr<TlsaResolver> resolver;
+};
+
+// A UDP socket that receives queries and never answers; closed on destruction.
+struct SilentServer {
+    SilentServer(int type = SOCK_DGRAM) {
+        fd = socket(AF_INET, type, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+        socklen_t length = sizeof address;
+        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+        port = ntohs(address.sin_port);
+        if (type == SOCK_STREAM) {
+            listen(fd, 64);
+            fcntl(fd, F_SETFL, O_NONBLOCK);
+        }
+    }
+    ~SilentServer() { close(fd); }
+    int fd;
+    uint16_t port;
+};
+
+uint16_t closed_port() {
+    SilentServer probe;
+    return probe.port;  // closed again when probe goes away
+}
+
+DnsConfig pointing_at(DnsMode mode, uint16_t port, uint32_t timeout_ms) {
+    DnsConfig config = test::lab_config(mode);
+    config.timeout_ms = timeout_ms;
+    config.resolvers = {{"127.0.0.1", port}};
+    return config;
+}
+
+struct CountingObserver : LookupObserver {
+    void on_tlsa_lookup(LookupStatus, bool cache_hit, double seconds) override {
+        ++(cache_hit ? hits : misses);
+        total_seconds += seconds;
+    }
+    int hits = 0;
+    int misses = 0;
+    double total_seconds = 0;
+};
+
+}  // namespace
+
+TEST_CASE("every status in every mode") {
+    const std::vector<std::pair<std::string, LookupStatus>> expected = {
+        {lab("NAME_NS_A"), LookupStatus::secure},         {lab("NAME_BOGUS_RDATA"), LookupStatus::bogus},
+        {lab("NAME_BOGUS_SIG"), LookupStatus::bogus},     {lab("NAME_EXPIRED"), LookupStatus::bogus},
+        {lab("NAME_NODATA"), LookupStatus::nodata},       {lab("NAME_NXDOMAIN"), LookupStatus::nxdomain},
+        {lab("NAME_INSECURE"), LookupStatus::insecure},
+    };
+    for (DnsMode mode : test::lab_modes()) {
+        CAPTURE(test::mode_name(mode));
+        Harness harness(test::lab_config(mode));
+        for (const auto& [name, status] : expected) {
+            CAPTURE(name);
+            TlsaResult result = harness.lookup(name);
+            CAPTURE(result.detail);
+            CHECK(to_string(result.status) == to_string(status));
+            CHECK_FALSE(result.from_cache);
+            if (status == LookupStatus::secure) {
+                REQUIRE(result.records.size() == 1);
+                CHECK(result.records[0].to_string() == lab("TLSA_NS_A"));
+                CHECK(result.ttl > 0);
+                CHECK(result.ttl <= 300);
+                CHECK(result.authenticates());
+            } else {
+                CHECK(result.records.empty());
+                CHECK(result.ttl == 30);  // negative_ttl_s default
+            }
+        }
+        // Upper case is the same name (and answered from the cache).
+        std::string upper_name = lab("NAME_NS_A");
+        for (char& c : upper_name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        TlsaResult upper = harness.lookup(upper_name);
+        CHECK(upper.status == LookupStatus::secure);
+        CHECK(upper.from_cache);
+        CHECK(harness.cache->size() == expected.size());
+    }
+}
+
+TEST_CASE("a second lookup is answered from the cache and sends no query") {
+    for (DnsMode mode : test::lab_modes()) {
+        CAPTURE(test::mode_name(mode));
+        CountingObserver observer;
+        Harness harness(test::lab_config(mode), nullptr, &observer);
+        TlsaResult first = harness.lookup(lab("NAME_NS_B"));
+        REQUIRE(first.status == LookupStatus::secure);
+        long before = mode == DnsMode::recursive ? 0 : test::unbound_queries();
+        TlsaResult second = harness.lookup(lab("NAME_NS_B"));
+        CHECK(second.from_cache);
+        CHECK(second.records == first.records);
+        if (mode != DnsMode::recursive) CHECK(test::unbound_queries() == before);
+        auto probe = harness.resolver->cached_tlsa(lab("NAME_NS_B"));
+        REQUIRE(probe);
+        CHECK(probe->status == LookupStatus::secure);
+        CHECK_FALSE(harness.resolver->cached_tlsa(lab("NAME_C301")));
+        CHECK(observer.misses == 1);
+        CHECK(observer.hits == 2);
+    }
+}
+
+TEST_CASE("the 2 s TTL of changing.<zone> expires and the name is queried again") {
+    for (DnsMode mode : test::lab_modes()) {
+        CAPTURE(test::mode_name(mode));
+        Harness harness(test::lab_config(mode));
+        TlsaResult first = harness.lookup(lab("NAME_CHANGING"));
+        REQUIRE(first.status == LookupStatus::secure);
+        CHECK(first.ttl <= 2);
+        CHECK(harness.lookup(lab("NAME_CHANGING")).from_cache);
+        harness.loop.run_for(2500ms);
+        CHECK_FALSE(harness.resolver->cached_tlsa(lab("NAME_CHANGING")));
+        long before = mode == DnsMode::trust_ad ? test::unbound_queries() : 0;
+        TlsaResult third = harness.lookup(lab("NAME_CHANGING"));
+        CHECK(third.status == LookupStatus::secure);
+        CHECK_FALSE(third.from_cache);
+        if (mode == DnsMode::trust_ad) CHECK(test::unbound_queries() == before + 1);
+    }
+}
+
+TEST_CASE("100 concurrent lookups of one name make one upstream query") {
+    for (DnsMode mode : test::lab_modes()) {
+        CAPTURE(test::mode_name(mode));
+        Harness harness(test::lab_config(mode));
+        long before = mode == DnsMode::recursive ? 0 : test::unbound_queries();
+        int secure = 0;
+        int done = 0;
+        std::vector<PendingLookupPtr> pending;
+        for (int i = 0; i < 100; ++i) {
+            pending.push_back(harness.resolver->lookup_tlsa(lab("NAME_DEVICE"), [&](const TlsaResult& result) {
+                ++done;
+                if (result.status == LookupStatus::secure) ++secure;
+            }));
+        }
+        CHECK(done == 0);  // never called back from inside lookup_tlsa
+        REQUIRE(harness.loop.run_until([&] { return done == 100; }));
+        CHECK(secure == 100);
+        long queries = mode == DnsMode::recursive ? 0 : test::unbound_queries() - before;
+        // trust-ad sends exactly the TLSA query; validate adds its DS/DNSKEY chain queries, once.
+        if (mode == DnsMode::trust_ad) CHECK(queries == 1);
+        if (mode == DnsMode::validate) CHECK(queries < 10);
+        CHECK(harness.cache->flights() == 0);
+    }
+}
+
+TEST_CASE("lookups from four threads, each with its own loop and resolver, share one query") {
+    if (test::lab_in_netns()) return;  // counted at unbound, which recursive mode does not use
+    DnsConfig config = test::lab_config(DnsMode::trust_ad);
+    auto cache = std::make_shared<TlsaCache>(config.cache);
+    long before = test::unbound_queries();
+    std::atomic<int> secure{0};
+    std::barrier start(4);
+    std::vector<std::thread> workers;
+    for (int t = 0; t < 4; ++t) {
+        workers.emplace_back([&] {
+            Harness harness(config, cache);
+            int done = 0;
+            std::vector<PendingLookupPtr> pending;
+            start.arrive_and_wait();
+            for (int i = 0; i < 25; ++i) {
+                pending.push_back(harness.resolver->lookup_tlsa(lab("NAME_DEVICE_B"), [&](const TlsaResult& result) {
+                    ++done;
+                    if (result.status == LookupStatus::secure) ++secure;
+                }));
+            }
+            harness.loop.run_until([&] { return done == 25; });
+        });
+    }
+    for (auto& worker : workers) worker.join();
+    CHECK(secure == 100);
+    CHECK(test::unbound_queries() - before == 1);
+}
+
+TEST_CASE("the LRU bound holds") {
+    for (DnsMode mode : test::lab_modes()) {
+        CAPTURE(test::mode_name(mode));
+        DnsConfig config = test::lab_config(mode);
+        config.cache.max_entries = 3;
+        Harness harness(config);
+        std::vector<std::string> names = {lab("NAME_NS_A"),  lab("NAME_NS_B"),   lab("NAME_C301"),
+                                          lab("NAME_C312"),  lab("NAME_DEVICE"), lab("NAME_NODATA")};
+        for (const auto& name : names) harness.lookup(name);
+        CHECK(harness.cache->size() == 3);
+        CHECK_FALSE(harness.resolver->cached_tlsa(names.front()));
+        CHECK(harness.resolver->cached_tlsa(names.back()));
+    }
+}
+
+TEST_CASE("a resolver that does not answer gives status timeout within timeout_ms plus a margin") {
+    for (DnsMode mode : test::lab_modes()) {
+        CAPTURE(test::mode_name(mode));
+        SilentServer silent;
+        DnsConfig config = pointing_at(mode, silent.port, 500);
+        if (mode == DnsMode::recursive) config.root_servers = {"127.0.0.2"};  // nothing listens there
+        Harness harness(config);
+        auto started = std::chrono::steady_clock::now();
+        TlsaResult result = harness.lookup(lab("NAME_NS_A"));
+        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        CAPTURE(result.detail);
+        CHECK(result.status == LookupStatus::timeout);
+        CHECK(seconds >= 0.45);
+        CHECK(seconds < 0.5 + 3.0);
+        CHECK(harness.cache->size() == 0);  // timeouts are not cached
+    }
+}
+
+TEST_CASE("a closed resolver port fails closed within the bound") {
+    for (DnsMode mode : test::lab_modes()) {
+        if (mode == DnsMode::recursive) continue;
+        CAPTURE(test::mode_name(mode));
+        for (auto transport : {dance::config::DnsTransport::udp, dance::config::DnsTransport::tcp}) {
+            DnsConfig config = pointing_at(mode, closed_port(), 500);
+            config.transport = transport;
+            Harness harness(config);
+            auto started = std::chrono::steady_clock::now();
+            TlsaResult result = harness.lookup(lab("NAME_NS_A"));
+            double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            CAPTURE(result.detail);
+            CHECK((result.status == LookupStatus::timeout || result.status == LookupStatus::error));
+            CHECK(seconds < 0.5 + 3.0);
+        }
+    }
+}
+
+TEST_CASE("trust-ad over TCP gives the same answers") {
+    if (test::lab_in_netns()) return;
+    DnsConfig config = test::lab_config(DnsMode::trust_ad);
+    config.transport = dance::config::DnsTransport::tcp;
+    Harness harness(config);
+    CHECK(harness.lookup(lab("NAME_NS_A")).status == LookupStatus::secure);
+    CHECK(harness.lookup(lab("NAME_BOGUS_SIG")).status == LookupStatus::bogus);
+    CHECK(harness.lookup(lab("NAME_NXDOMAIN")).status == LookupStatus::nxdomain);
+}
+
+TEST_CASE("cancelled lookups never call back, also when the connection was closed under them") {
+    for (DnsMode mode : test::lab_modes()) {
+        CAPTURE(test::mode_name(mode));
+        int callbacks = 0;
+        {
+            // A TCP "resolver" that accepts and closes every connection.
+            SilentServer closer(SOCK_STREAM);
+            std::atomic<bool> stop{false};
+            std::thread acceptor([&] {
+                while (!stop) {
+                    int client = accept4(closer.fd, nullptr, nullptr, SOCK_NONBLOCK);
+                    if (client >= 0) close(client);
+                    else std::this_thread::sleep_for(1ms);
+                }
+            });
+            DnsConfig config = pointing_at(mode, closer.port, 800);
+            config.transport = dance::config::DnsTransport::tcp;
+            if (mode == DnsMode::recursive) config.root_servers = {"127.0.0.2"};
+            Harness harness(config);
+            std::vector<PendingLookupPtr> pending;
+            for (int i = 0; i < 40; ++i) {
+                pending.push_back(harness.resolver->lookup_tlsa("c" + std::to_string(i) + "." + lab("LAB_ZONE"),
+                                                                [&](const TlsaResult&) { ++callbacks; }));
+                pending.push_back(harness.resolver->lookup_addresses("a" + std::to_string(i) + "." + lab("LAB_ZONE"),
+                                                                     [&](const AddressResult&) { ++callbacks; }));
+            }
+            harness.loop.run_for(50ms);
+            for (size_t i = 0; i < pending.size(); i += 2) pending[i].reset();  // half now, mid-flight
+            harness.loop.run_for(100ms);
+            int before_rest = callbacks;
+            pending.clear();
+            harness.loop.run_for(1500ms);  // past every timer of the cancelled lookups
+            CHECK(callbacks == before_rest);
+            // Destroying the resolver with lookups still outstanding must be clean too.
+            for (int i = 0; i < 10; ++i) {
+                pending.push_back(harness.resolver->lookup_tlsa("late" + std::to_string(i) + "." + lab("LAB_ZONE"),
+                                                                [&](const TlsaResult&) { ++callbacks; }));
+            }
+            harness.loop.run_for(20ms);
+            int before_destroy = callbacks;
+            harness.resolver.reset();
+            pending.clear();
+            harness.loop.run_for(200ms);
+            CHECK(callbacks == before_destroy);
+            stop = true;
+            acceptor.join();
+        }
+    }
+}
+
+TEST_CASE("a lookup may destroy its resolver from inside its callback") {
+    for (DnsMode mode : test::lab_modes()) {
+        CAPTURE(test::mode_name(mode));
+        Harness harness(test::lab_config(mode));
+        bool called = false;
+        PendingLookupPtr other;
+        auto pending = harness.resolver->lookup_tlsa(lab("NAME_NS_A"), [&](const TlsaResult&) {
+            called = true;
+            other.reset();
+            harness.resolver.reset();
+        });
+        other = harness.resolver->lookup_tlsa(lab("NAME_NS_A"), [&](const TlsaResult&) {});
+        REQUIRE(harness.loop.run_until([&] { return called; }));
+        pending.reset();
+        harness.loop.run_for(50ms);
+    }
+}
+
+TEST_CASE("address lookups return literals, no DNSSEC required") {
+    for (DnsMode mode : test::lab_modes()) {
+        CAPTURE(test::mode_name(mode));
+        Harness harness(test::lab_config(mode));
+        auto resolve = [&](const std::string& host) {
+            std::optional<AddressResult> result;
+            auto pending = harness.resolver->lookup_addresses(host, [&](const AddressResult& answer) { result = answer; });
+            CHECK_FALSE(result);
+            REQUIRE(harness.loop.run_until([&] { return result.has_value(); }));
+            return *result;
+        };
+        AddressResult js = resolve(lab("NAME_JS"));
+        CAPTURE(js.detail);
+        CHECK((js.status == LookupStatus::secure || js.status == LookupStatus::insecure));
+        CHECK(std::find(js.addresses.begin(), js.addresses.end(), lab("JS_ADDR")) != js.addresses.end());
+        AddressResult literal = resolve("::1");
+        REQUIRE(literal.addresses.size() == 1);
+        CHECK(literal.addresses[0] == "::1");
+        CHECK(resolve(lab("NAME_NXDOMAIN")).status == LookupStatus::nxdomain);
+        CHECK(resolve("bad name").status == LookupStatus::error);
+    }
+}
+
+TEST_CASE("invalid names fail without a query and without a synchronous callback") {
+    Harness harness(test::lab_config(test::lab_modes().front()));
+    bool called = false;
+    auto pending = harness.resolver->lookup_tlsa("bad\\046name.test", [&](const TlsaResult& result) {
+        called = true;
+        CHECK(result.status == LookupStatus::error);
+    });
+    CHECK_FALSE(called);
+    CHECK(harness.loop.run_until([&] { return called; }));
+}

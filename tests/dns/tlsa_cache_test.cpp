@@ -1,0 +1,174 @@
+// TlsaCache alone: lifetimes, LRU bound, single-flight, concurrency. No network.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "dns/tlsa_cache.hpp"
+
+using namespace dance::dns;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct FakeClock {
+    TlsaCache::Clock::time_point now{};
+    TlsaCache::Now function() {
+        return [this] { return now; };
+    }
+};
+
+TlsaResult secure(uint32_t ttl, uint8_t first_byte = 0xab) {
+    TlsaResult result;
+    result.status = LookupStatus::secure;
+    result.ttl = ttl;
+    result.records.push_back(TlsaRecord{3, 1, 1, std::vector<uint8_t>(32, first_byte)});
+    return result;
+}
+
+TlsaResult with_status(LookupStatus status) {
+    TlsaResult result;
+    result.status = status;
+    return result;
+}
+
+dance::config::DnsCacheConfig cache_config(uint32_t max_entries = 100, uint32_t max_ttl = 3600, uint32_t negative = 30) {
+    dance::config::DnsCacheConfig config;
+    config.max_entries = max_entries;
+    config.max_ttl_s = max_ttl;
+    config.negative_ttl_s = negative;
+    return config;
+}
+
+}  // namespace
+
+TEST_CASE("a secure answer lives for its TTL, clamped to max_ttl_s") {
+    FakeClock clock;
+    TlsaCache cache(cache_config(100, 60), 4, clock.function());
+    cache.store("A.Example.TEST", secure(300));
+    auto hit = cache.find("a.example.test");
+    REQUIRE(hit);
+    CHECK(hit->from_cache);
+    CHECK(hit->ttl == 60);
+    CHECK(hit->records == secure(1).records);
+    clock.now += 59s;
+    REQUIRE(cache.find("a.example.test"));
+    CHECK(cache.find("a.example.test")->ttl == 1);
+    clock.now += 1s;
+    CHECK_FALSE(cache.find("a.example.test"));
+    CHECK(cache.size() == 0);
+}
+
+TEST_CASE("a short TTL expires on time and a zero TTL is not stored") {
+    FakeClock clock;
+    TlsaCache cache(cache_config(), 4, clock.function());
+    cache.store("short.test", secure(2));
+    cache.store("zero.test", secure(0));
+    CHECK_FALSE(cache.find("zero.test"));
+    clock.now += 1999ms;
+    CHECK(cache.find("short.test"));
+    clock.now += 1ms;
+    CHECK_FALSE(cache.find("short.test"));
+}
+
+TEST_CASE("negative answers live for negative_ttl_s, timeouts and errors are never stored") {
+    FakeClock clock;
+    TlsaCache cache(cache_config(100, 3600, 5), 4, clock.function());
+    for (auto status : {LookupStatus::insecure, LookupStatus::bogus, LookupStatus::nxdomain, LookupStatus::nodata}) {
+        std::string name = std::string(to_string(status)) + ".test";
+        TlsaResult negative = with_status(status);
+        negative.ttl = 99999;  // the record TTL does not matter for negative answers
+        cache.store(name, negative);
+        auto hit = cache.find(name);
+        REQUIRE(hit);
+        CHECK(hit->status == status);
+        CHECK(hit->ttl == 5);
+    }
+    cache.store("timeout.test", with_status(LookupStatus::timeout));
+    cache.store("error.test", with_status(LookupStatus::error));
+    CHECK_FALSE(cache.find("timeout.test"));
+    CHECK_FALSE(cache.find("error.test"));
+    clock.now += 5s;
+    CHECK_FALSE(cache.find("bogus.test"));
+}
+
+TEST_CASE("LRU eviction keeps the most recently used entries within max_entries") {
+    FakeClock clock;
+    TlsaCache cache(cache_config(3), 1, clock.function());
+    cache.store("one.test", secure(300));
+    cache.store("two.test", secure(300));
+    cache.store("three.test", secure(300));
+    REQUIRE(cache.find("one.test"));  // now the most recently used
+    cache.store("four.test", secure(300));
+    CHECK(cache.size() == 3);
+    CHECK_FALSE(cache.find("two.test"));
+    CHECK(cache.find("one.test"));
+    CHECK(cache.find("three.test"));
+    CHECK(cache.find("four.test"));
+}
+
+TEST_CASE("the bound holds across shards and max_entries 0 disables caching") {
+    TlsaCache cache(cache_config(10), 16);
+    for (int i = 0; i < 1000; ++i) cache.store("name" + std::to_string(i) + ".test", secure(300));
+    CHECK(cache.size() <= 10);
+    CHECK(cache.size() > 0);
+    TlsaCache disabled(cache_config(0));
+    disabled.store("a.test", secure(300));
+    CHECK(disabled.size() == 0);
+}
+
+TEST_CASE("single-flight: one leader, followers get the leader's result, then the cache answers") {
+    TlsaCache cache(cache_config());
+    std::vector<TlsaResult> received;
+    auto collect = [&](const TlsaResult& result) { received.push_back(result); };
+    CHECK(cache.admit("Flight.test", collect).role == TlsaCache::Role::leader);
+    CHECK(cache.admit("flight.TEST", collect).role == TlsaCache::Role::follower);
+    CHECK(cache.admit("flight.test", collect).role == TlsaCache::Role::follower);
+    CHECK(cache.flights() == 1);
+    cache.finish("flight.test", secure(300));
+    REQUIRE(received.size() == 3);
+    for (const auto& result : received) CHECK(result.status == LookupStatus::secure);
+    CHECK(cache.flights() == 0);
+    auto admission = cache.admit("flight.test", collect);
+    CHECK(admission.role == TlsaCache::Role::cached);
+    REQUIRE(admission.cached);
+    CHECK(admission.cached->from_cache);
+    CHECK(received.size() == 3);  // a cached admission drops its waiter
+}
+
+TEST_CASE("single-flight: an uncacheable result still wakes every waiter and the next admit leads again") {
+    TlsaCache cache(cache_config(100, 3600, 7));
+    int woken = 0;
+    uint32_t ttl_seen = 1;
+    auto count = [&](const TlsaResult& result) {
+        ++woken;
+        ttl_seen = result.ttl;
+    };
+    cache.admit("t.test", count);
+    cache.admit("t.test", count);
+    cache.finish("t.test", with_status(LookupStatus::timeout));
+    CHECK(woken == 2);
+    CHECK(cache.admit("t.test", count).role == TlsaCache::Role::leader);
+    cache.finish("t.test", with_status(LookupStatus::nxdomain));
+    CHECK(ttl_seen == 7);  // waiters see the negative lifetime
+}
+
+TEST_CASE("concurrent admits from many threads elect exactly one leader per name") {
+    TlsaCache cache(cache_config(), 8);
+    std::atomic<int> leaders{0};
+    std::atomic<int> woken{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 200; ++i) {
+                auto admission = cache.admit("n" + std::to_string(i % 10) + ".test", [&](const TlsaResult&) { ++woken; });
+                if (admission.role == TlsaCache::Role::leader) ++leaders;
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    CHECK(leaders == 10);
+    for (int i = 0; i < 10; ++i) cache.finish("n" + std::to_string(i) + ".test", secure(300));
+    CHECK(woken == 8 * 200);
+    CHECK(cache.size() == 10);
+}
