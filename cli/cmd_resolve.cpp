@@ -11,12 +11,9 @@
 
 #include "cli/commands.hpp"
 #include "config/config.hpp"
+#include "config/config_loader.hpp"
 #include "dns/dns_name.hpp"
 #include "dns/make_resolver.hpp"
-#if __has_include("config/config_loader.hpp")
-#include "config/config_loader.hpp"
-#define DANCE_HAVE_CONFIG_LOADER 1
-#endif
 
 namespace dance::cli {
 namespace {
@@ -66,7 +63,6 @@ config::HostPort parse_resolver(const std::string& text) {
 config::DnsConfig dns_config_from(const ResolveOptions& options) {
     config::DnsConfig dns;
     if (!options.config_file.empty()) {
-#ifdef DANCE_HAVE_CONFIG_LOADER
         auto loaded = config::load_config(options.config_file);
         if (!loaded.ok()) {
             std::string message;
@@ -74,9 +70,6 @@ config::DnsConfig dns_config_from(const ResolveOptions& options) {
             throw std::invalid_argument(message);
         }
         dns = loaded.config->dns;
-#else
-        throw std::invalid_argument("-c is not available in this build: use --mode and --resolver");
-#endif
     }
     if (!options.mode.empty()) {
         if (options.mode == "recursive") dns.mode = config::DnsMode::recursive;
