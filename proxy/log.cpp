@@ -230,14 +230,18 @@ std::string format_line(Format format, Level level, std::string_view event, Fiel
 }
 
 void append_json_string(std::string& out, std::string_view text) {
+    auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; };
     out += '"';
     while (!text.empty()) {
+        std::size_t run = 0;
+        while (run < text.size() && plain(static_cast<unsigned char>(text[run]))) ++run;
+        out.append(text.substr(0, run));
+        text.remove_prefix(run);
+        if (text.empty()) break;
+
         auto c = static_cast<unsigned char>(text[0]);
-        std::size_t length = utf8_sequence_length(text);
-        if (length == 0) {
-            out += "\\ufffd";
-            length = 1;
-        } else if (c == '"') {
+        std::size_t length = 1;
+        if (c == '"') {
             out += "\\\"";
         } else if (c == '\\') {
             out += "\\\\";
@@ -247,10 +251,13 @@ void append_json_string(std::string& out, std::string_view text) {
             out += "\\r";
         } else if (c == '\t') {
             out += "\\t";
-        } else if (c < 0x20 || c == 0x7F) {
-            append_hex_escape(out, c);
-        } else {
+        } else if (c < 0x80) {
+            append_hex_escape(out, c);  // other control characters and DEL
+        } else if ((length = utf8_sequence_length(text)) != 0) {
             out.append(text.substr(0, length));
+        } else {
+            out += "\\ufffd";
+            length = 1;
         }
         text.remove_prefix(length);
     }
@@ -260,17 +267,24 @@ void append_json_string(std::string& out, std::string_view text) {
 std::string rfc3339_utc_now() {
     timespec now{};
     clock_gettime(CLOCK_REALTIME, &now);
-    tm utc{};
-    gmtime_r(&now.tv_sec, &utc);
-    char buffer[40];
-    std::size_t length = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+    // gmtime_r + strftime dominate a log line's cost: redo them once per second per thread.
+    thread_local time_t cached_second = -1;
+    thread_local char cached_prefix[32];
+    thread_local std::size_t cached_length = 0;
+    if (now.tv_sec != cached_second) {
+        tm utc{};
+        gmtime_r(&now.tv_sec, &utc);
+        cached_length = std::strftime(cached_prefix, sizeof cached_prefix, "%Y-%m-%dT%H:%M:%S", &utc);
+        cached_second = now.tv_sec;
+    }
     int millis = static_cast<int>(now.tv_nsec / 1000000);
-    buffer[length++] = '.';
-    buffer[length++] = static_cast<char>('0' + millis / 100);
-    buffer[length++] = static_cast<char>('0' + millis / 10 % 10);
-    buffer[length++] = static_cast<char>('0' + millis % 10);
-    buffer[length++] = 'Z';
-    return std::string(buffer, length);
+    std::string text(cached_prefix, cached_length);
+    text += '.';
+    text += static_cast<char>('0' + millis / 100);
+    text += static_cast<char>('0' + millis / 10 % 10);
+    text += static_cast<char>('0' + millis % 10);
+    text += 'Z';
+    return text;
 }
 
 }  // namespace dance::proxy::log

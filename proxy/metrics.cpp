@@ -102,6 +102,18 @@ prometheus::Histogram::BucketBoundaries dns_buckets() {
     return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 }
 
+// The counter in slot, created on first use. make_labels runs only then: the hot path is one atomic load.
+template <typename MakeLabels>
+prometheus::Counter& counter_in_slot(std::atomic<prometheus::Counter*>& slot, std::mutex& create_mutex,
+                                     prometheus::Family<prometheus::Counter>& family, MakeLabels make_labels) {
+    if (auto* counter = slot.load(std::memory_order_acquire)) return *counter;
+    std::lock_guard lock(create_mutex);
+    if (auto* counter = slot.load(std::memory_order_relaxed)) return *counter;
+    auto* counter = &family.Add(make_labels());
+    slot.store(counter, std::memory_order_release);
+    return *counter;
+}
+
 }  // namespace
 
 class MetricFamilies {
@@ -234,26 +246,15 @@ ListenerMetrics::ListenerMetrics(MetricFamilies& families, std::string name, Dir
 
 ListenerMetrics::~ListenerMetrics() = default;
 
-prometheus::Counter& ListenerMetrics::counter_slot(std::atomic<prometheus::Counter*>& slot,
-                                                   prometheus::Family<prometheus::Counter>& family,
-                                                   const std::map<std::string, std::string>& labels) {
-    if (auto* counter = slot.load(std::memory_order_acquire)) return *counter;
-    std::lock_guard lock(create_mutex_);
-    if (auto* counter = slot.load(std::memory_order_relaxed)) return *counter;
-    auto* counter = &family.Add(labels);
-    slot.store(counter, std::memory_order_release);
-    return *counter;
-}
-
 void ListenerMetrics::handshake(HandshakeResult result, double seconds) {
     auto index = static_cast<std::size_t>(result);
     if (index >= handshakes_.size()) index = static_cast<std::size_t>(HandshakeResult::tls_error);
     // Slots not pre-created (an outbound-only result on an inbound listener) are created on first use.
-    counter_slot(handshakes_[index], families_.handshakes,
-                 {{"listener", name_},
-                  {"direction", std::string(to_string(direction_))},
-                  {"result", std::string(handshake_result_names[index])}})
-        .Increment();
+    counter_in_slot(handshakes_[index], create_mutex_, families_.handshakes, [&]() -> prometheus::Labels {
+        return {{"listener", name_},
+                {"direction", std::string(to_string(direction_))},
+                {"result", std::string(handshake_result_names[index])}};
+    }).Increment();
     if (std::isfinite(seconds) && seconds >= 0) handshake_duration_->Observe(seconds);
 }
 
@@ -284,9 +285,9 @@ void ListenerMetrics::connection_rejected(std::string_view reason) {
 
 void ListenerMetrics::request(int http_status, double seconds) {
     std::size_t code = (http_status >= 100 && http_status < 600) ? static_cast<std::size_t>(http_status) : 0;
-    counter_slot(requests_by_code_[code], families_.requests,
-                 {{"listener", name_}, {"direction", std::string(to_string(direction_))}, {"code", std::to_string(code)}})
-        .Increment();
+    counter_in_slot(requests_by_code_[code], create_mutex_, families_.requests, [&]() -> prometheus::Labels {
+        return {{"listener", name_}, {"direction", std::string(to_string(direction_))}, {"code", std::to_string(code)}};
+    }).Increment();
     if (std::isfinite(seconds) && seconds >= 0) request_duration_->Observe(seconds);
 }
 
@@ -294,11 +295,12 @@ void ListenerMetrics::lorawan_message(std::string_view message_type, std::string
     std::size_t type = vocabulary_index(lorawan_message_types, message_type);
     std::size_t code = vocabulary_index(lorawan_result_codes, result_code);
     if (code == misspelled_unknown_receiver) code = unknown_receiver;
-    counter_slot(lorawan_messages_[type * lorawan_result_codes.size() + code], families_.lorawan_messages,
-                 {{"listener", name_},
-                  {"message_type", std::string(lorawan_message_types[type])},
-                  {"result_code", std::string(lorawan_result_codes[code])}})
-        .Increment();
+    auto& slot = lorawan_messages_[type * lorawan_result_codes.size() + code];
+    counter_in_slot(slot, create_mutex_, families_.lorawan_messages, [&]() -> prometheus::Labels {
+        return {{"listener", name_},
+                {"message_type", std::string(lorawan_message_types[type])},
+                {"result_code", std::string(lorawan_result_codes[code])}};
+    }).Increment();
 }
 
 void ListenerMetrics::certificate_expiry(double unix_seconds) {

@@ -117,10 +117,6 @@ public:
     void pending_dns(int delta);
 
 private:
-    prometheus::Counter& counter_slot(std::atomic<prometheus::Counter*>& slot,
-                                      prometheus::Family<prometheus::Counter>& family,
-                                      const std::map<std::string, std::string>& labels);
-
     std::string name_;
     Direction direction_;
     MetricFamilies& families_;
