@@ -1,0 +1,94 @@
+"""The demo behind README command 1 (see run-demo.sh, which builds and sets the binary paths)."""
+import json
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "integration"))
+
+from lab import DnsLab  # noqa: E402
+from processes import JoinServer, Sidecar, binary, free_port  # noqa: E402
+
+
+def title(text):
+    print(f"\n\033[1m== {text}\033[0m", flush=True)
+
+
+def metric_lines(sidecar, *prefixes):
+    for line in sidecar.metrics_text().splitlines():
+        if line.startswith(prefixes) and not line.endswith(" 0"):
+            print("   ", line)
+
+
+def probe(lab, port, cert, key, client_id):
+    result = subprocess.run([binary("DANCE_SIDECAR", "cli/dance-sidecar"), "probe", "--connect", f"127.0.0.1:{port}",
+                             "--sni", lab.NAME_JS, "--cert", str(lab.pki(cert)), "--key", str(lab.pki(key)),
+                             "--client-id", client_id], capture_output=True, text=True, timeout=30)
+    for line in result.stdout.splitlines():
+        if line.startswith(("identity:", "server offered", "client name sent")):
+            print("   ", line)
+    return result.returncode
+
+
+def main():
+    keep = "--keep" in sys.argv
+    inbound_port = free_port()
+    title("Starting the DNSSEC lab: nsd (fake root, test., example.test., all signed) + validating unbound")
+    with DnsLab(js_port=inbound_port) as lab:
+        print(f"    unbound on 127.0.0.1:{lab.UNBOUND_PORT}, zone {lab.LAB_ZONE}")
+        dns = {"mode": "trust-ad", "resolvers": [f"127.0.0.1:{lab.UNBOUND_PORT}"]}
+        join_server = JoinServer()
+        print(f"    join server (LoRaWAN JS peer) on 127.0.0.1:{join_server.port}")
+        inbound = Sidecar({"log": {"level": "warn", "format": "json"}, "dns": dns, "inbound": [{
+            "name": "join-server", "listen": f"127.0.0.1:{inbound_port}", "backend": f"127.0.0.1:{join_server.port}",
+            "tls": {"cert": str(lab.pki("js.pem")), "key": str(lab.pki("js.key"))},
+            "client_auth": {"mode": "require", "allow": [lab.NAME_NS_A]}}]}, name="inbound")
+        print(f"    inbound sidecar (beside the JS) on 127.0.0.1:{inbound_port}, allows {lab.NAME_NS_A}")
+        outbound_port = free_port()
+        outbound = Sidecar({"log": {"level": "warn", "format": "json"}, "dns": dns, "outbound": [{
+            "name": "join-server", "listen": f"127.0.0.1:{outbound_port}",
+            "upstream": f"{lab.NAME_JS}:{inbound_port}", "server_auth": "dane",
+            "tls": {"cert": str(lab.pki("ns-a.pem")), "key": str(lab.pki("ns-a.key")),
+                    "client_id": lab.NAME_NS_A}}]}, name="outbound")
+        print(f"    outbound sidecar (beside the NS) on 127.0.0.1:{outbound_port} -> {lab.NAME_JS}:{inbound_port}")
+        try:
+            title("NS emulator sends the golden JoinReq to http://127.0.0.1:%d/api" % outbound_port)
+            result = subprocess.run([binary("NS_EMULATOR", "tests/peers/lorawan-ns-emulator"), "--url",
+                                     f"http://127.0.0.1:{outbound_port}/api", "--golden", "--count", "1"],
+                                    capture_output=True, text=True, timeout=60)
+            summary = json.loads(result.stdout)
+            print(f"    JoinAns ResultCode: {summary['result_codes']}, golden JoinAns bytes match: "
+                  f"{summary['verify_failures'] == 0 and result.returncode == 0}")
+            received = join_server.received()[-1]
+            title("What the join server saw")
+            print(f"    X-Dane-Client-Id:   {received['headers'].get('x-dane-client-id')}")
+            print(f"    X-Dane-Client-Tlsa: {received['headers'].get('x-dane-client-tlsa')}")
+            title("TLSA records used (resolve through the same validating path)")
+            for name in (lab.NAME_NS_A, f"_{inbound_port}._tcp.{lab.NAME_JS}"):
+                subprocess.run([binary("DANCE_SIDECAR", "cli/dance-sidecar"), "resolve", "-c",
+                                str(inbound.config_path), name], timeout=30)
+            title("Refused: an identity the inbound allow-list does not name (operator B)")
+            probe(lab, inbound_port, "ns-b.pem", "ns-b.key", lab.NAME_NS_B)
+            title("Refused: a forged certificate claiming operator A's name")
+            probe(lab, inbound_port, "rogue.pem", "rogue.key", lab.NAME_NS_A)
+            title("Metrics (non-zero lines)")
+            metric_lines(outbound, "dance_handshakes_total", "dance_requests_total", "dance_lorawan_messages_total")
+            metric_lines(inbound, "dance_handshakes_total", "dance_requests_total", "dance_tlsa_lookups_total")
+            if keep:
+                title("--keep: everything stays up; Ctrl-C to stop")
+                print(f"    curl -s -X POST --data-binary @body.json http://127.0.0.1:{outbound_port}/api")
+                print(f"    curl -s http://127.0.0.1:{inbound.admin_port}/metrics")
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+                signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        finally:
+            outbound.stop()
+            inbound.stop()
+            join_server.stop()
+    title("Done: everything stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Real processes for integration tests and the demo: dance-sidecar, the LoRaWAN join server, free ports.
+
+Every process started here is stopped by stop() (or at exit); a sidecar's stderr is kept so a test can
+assert on its log lines and fail on any sanitizer report.
+"""
+import atexit
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+GOLDEN_DEVICE = "0102030405060708:01020304050607080102030405060708"
+GOLDEN_JOINREQ = (
+    '{"ProtocolVersion":"1.0","SenderID":"010203","ReceiverID":"0807060504030201","TransactionID":1234,'
+    '"MessageType":"JoinReq","VSExtension":{},"MACVersion":"1.0.2",'
+    '"PHYPayload":"00010203040506070808070605040302010201cde6acb8","DevEUI":"0102030405060708",'
+    '"DevAddr":"01020304","DLSettings":"15","RxDelay":1,"CFList":"988d8468958400000000000000000000"}'
+)
+
+
+def binary(variable, fallback):
+    """Path of a built executable: from the environment CTest sets, else the usual build directory."""
+    path = os.environ.get(variable) or str(REPO / "build" / fallback)
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"{variable}: {path} is not an executable (build first)")
+    return path
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port, timeout=10.0, process=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+class Process:
+    def __init__(self, command, name):
+        self.name = name
+        self.workdir = pathlib.Path(tempfile.mkdtemp(prefix=f"{name}-"))
+        self.stderr_path = self.workdir / "stderr.log"
+        self._stderr = open(self.stderr_path, "w")
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self._stderr,
+                                        stdin=subprocess.DEVNULL)
+        atexit.register(self.kill)
+
+    def log(self):
+        return self.stderr_path.read_text(errors="replace")
+
+    def log_events(self):
+        """JSON log lines as dicts (non-JSON lines skipped)."""
+        events = []
+        for line in self.log().splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                pass
+        return events
+
+    def stop(self, timeout=15.0):
+        """SIGTERM; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._stderr.close()
+        atexit.unregister(self.kill)
+        return self.process.returncode
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+class JoinServer(Process):
+    """tests/peers' LoRaWAN join server, recording the headers of every request it receives."""
+
+    def __init__(self, extra=()):
+        self.port = free_port()
+        workdir = pathlib.Path(tempfile.mkdtemp(prefix="joinserver-rec-"))
+        self.record_path = workdir / "received.jsonl"
+        self.record_path.touch()
+        super().__init__([binary("JOIN_SERVER", "tests/peers/lorawan-join-server"), "--listen",
+                          f"127.0.0.1:{self.port}", "--device", GOLDEN_DEVICE, "--record",
+                          str(self.record_path), *extra], "joinserver")
+        wait_for_port(self.port, process=self.process)
+
+    def received(self):
+        return [json.loads(line) for line in self.record_path.read_text().splitlines() if line.strip()]
+
+
+class Sidecar(Process):
+    """dance-sidecar run -c <config written from a dict>; JSON logs on stderr; admin on a free port."""
+
+    def __init__(self, config, name="sidecar"):
+        self.admin_port = free_port()
+        config = dict(config)
+        config.setdefault("log", {"level": "debug", "format": "json"})
+        config["admin"] = {"listen": f"127.0.0.1:{self.admin_port}"}
+        config.setdefault("workers", 2)
+        self.config = config
+        workdir = pathlib.Path(tempfile.mkdtemp(prefix=f"{name}-config-"))
+        self.config_path = workdir / "sidecar.yaml"
+        self.write_config(config)
+        super().__init__([binary("DANCE_SIDECAR", "cli/dance-sidecar"), "run", "-c", str(self.config_path)], name)
+        wait_for_port(self.admin_port, process=self.process)
+        for listener in config.get("inbound", []) + config.get("outbound", []):
+            wait_for_port(int(listener["listen"].rsplit(":", 1)[1]), process=self.process)
+
+    def write_config(self, config):
+        # JSON is YAML: no YAML writer needed.
+        self.config_path.write_text(json.dumps(config, indent=2))
+
+    def reload(self):
+        self.process.send_signal(signal.SIGHUP)
+
+    def admin_get(self, path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}{path}", timeout=5) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def metrics_text(self):
+        return self.admin_get("/metrics")[1]
+
+    def metric(self, name, **labels):
+        """Value of one series (0 if absent); labels must match exactly those given (subset match)."""
+        total = 0.0
+        for line in self.metrics_text().splitlines():
+            if not line.startswith(name + "{") and not line.startswith(name + " "):
+                continue
+            series, value = line.rsplit(" ", 1)
+            if all(f'{key}="{wanted}"' in series for key, wanted in labels.items()):
+                total += float(value)
+        return total
+
+    def sanitizer_reports(self):
+        text = self.log()
+        return [line for line in text.splitlines()
+                if "ERROR: AddressSanitizer" in line or "runtime error:" in line or "ERROR: LeakSanitizer" in line]
+
+
+def post(port, body=GOLDEN_JOINREQ, path="/api", timeout=10):
+    """POST over plain HTTP; returns (status, parsed JSON body or text)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            status, text = answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode()
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
