@@ -29,6 +29,7 @@ YamlMap::YamlMap(LoadContext& context, const YAML::Node& node, std::string path,
     if (!node.IsDefined() || node.IsNull()) return;
     if (!node.IsMap()) {
         context.report(node.Mark(), path_, "expected a mapping, got " + describe(node));
+        wrong_type_ = true;
         return;
     }
     mark_ = node.Mark();
@@ -76,6 +77,7 @@ YamlMap YamlMap::child(std::string_view key, std::vector<std::string_view> known
 }
 
 void YamlMap::report_missing(std::string_view key) const {
+    if (wrong_type_) return;
     const Entry* entry = find(key);
     context_->report(entry ? entry->key_mark : mark_, path_of(key),
                      entry ? "must not be empty" : "required key is missing");

@@ -54,6 +54,7 @@ private:
     LoadContext* context_;
     std::string path_;
     YAML::Mark mark_;
+    bool wrong_type_ = false;  // reported once; its keys then do not count as missing
     std::vector<Entry> entries_;
 };
 

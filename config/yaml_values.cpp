@@ -29,9 +29,10 @@ bool read_string(LoadContext& context, const YAML::Node& node, const std::string
 }
 
 bool read_bool(LoadContext& context, const YAML::Node& node, const std::string& path, bool& out) {
-    if (node.IsScalar()) {
-        if (node.Scalar() == "true") return out = true, true;
-        if (node.Scalar() == "false") return out = false, true;
+    // Only the two literal words: YAML 1.1's yes/no/on/off are a classic source of surprises.
+    if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) {
+        out = node.Scalar() == "true";
+        return true;
     }
     context.report(node.Mark(), path, "expected true or false, got " + describe(node));
     return false;
