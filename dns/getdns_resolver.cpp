@@ -360,13 +360,14 @@ private:
         }
     }
 
-    void complete_tlsa(Query* query, const TlsaResult& result) {
+    // By value: the result may live in the query (early_tlsa), which drop_query destroys.
+    void complete_tlsa(Query* query, TlsaResult result) {
         std::string key = query->name;
         drop_query(query, false);
         cache_->finish(key, result);
     }
 
-    void complete_address(Query* query, const AddressResult& result) {
+    void complete_address(Query* query, AddressResult result) {
         uint64_t id = query->waiter_id;
         drop_query(query, false);
         mailbox_->post([core = weak_from_this(), id, result] {
