@@ -47,7 +47,8 @@ struct ResponseWriter::Slot {
     bool used = false;
 
     ~Slot() {
-        if (!used) deliver(make_response(502, "no response\n"));
+        if (used) return;
+        if (auto alive = session.lock()) (*alive)->deliver(sequence, (*alive)->error_response(502, "no response"));
     }
     void deliver(HttpResponse response) {
         used = true;
@@ -147,10 +148,15 @@ void HttpServerSession::dispatch(HttpRequest&& request) {
 
 void HttpServerSession::answer_parse_error() {
     stop_reading_ = true;
-    auto response = make_response(status_for(parser_.error()), std::string(to_string(parser_.error())) + "\n");
+    auto response = error_response(status_for(parser_.error()), to_string(parser_.error()));
     response.set_header("Connection", "close");
     pipeline_.push_back({next_sequence_++, true, false, serialize(response)});
     flush_ready_answers();
+}
+
+HttpResponse HttpServerSession::error_response(int status, std::string_view problem) const {
+    if (options_.error_response) return options_.error_response(status, problem);
+    return make_response(status, std::string(problem) + "\n");
 }
 
 void HttpServerSession::maybe_send_continue() {

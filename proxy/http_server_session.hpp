@@ -48,6 +48,9 @@ struct HttpServerSessionOptions {
     std::uint32_t idle_ms = 60000;
     HttpParseLimits limits;             // over-limit requests get 413 / 431, malformed ones 400
     std::size_t max_pipelined = 16;     // requests dispatched ahead of their answers
+    // Builds the answers the session makes itself (400/413/431/501 on bad requests, 502 for a dropped
+    // writer), e.g. as LoRaWAN JSON. Unset: a text/plain body naming the problem.
+    std::function<HttpResponse(int status, std::string_view problem)> error_response;
 };
 
 class HttpServerSession {
@@ -93,6 +96,7 @@ private:
     void answer_parse_error();
     void maybe_send_continue();
     void deliver(std::uint64_t sequence, HttpResponse response);
+    HttpResponse error_response(int status, std::string_view problem) const;
     void flush_ready_answers();
     void update_idle_timer();
     void handle_client_eof();

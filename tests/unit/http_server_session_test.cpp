@@ -170,3 +170,24 @@ TEST_CASE("Expect: 100-continue gets an interim answer, and a half-closed client
     CHECK(client.received().find("HTTP/1.1 200 OK") != std::string::npos);
     CHECK(client.received().ends_with("hello"));
 }
+
+TEST_CASE("the owner can shape the session's own error answers") {
+    EventLoop loop;
+    HttpServerSessionOptions options;
+    options.limits.max_body_bytes = 4;
+    options.error_response = [](int status, std::string_view problem) {
+        return make_response(status, "{\"Result\":{\"ResultCode\":\"Other\",\"Description\":\"" + std::string(problem) + "\"}}",
+                             "application/json");
+    };
+    SessionServer server(loop.base(), options, [&](HttpRequest&&, ResponseWriter) {});
+    RawClient dropped(loop.base(), server.port());
+    dropped.write("GET / HTTP/1.1\r\n\r\n");
+    RawClient too_big(loop.base(), server.port());
+    too_big.write("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n12345");
+    REQUIRE(loop.run_until([&] { return too_big.closed() && !dropped.received().empty(); }));
+    CHECK(dropped.received().starts_with("HTTP/1.1 502 "));
+    CHECK(dropped.received().ends_with("\"Description\":\"no response\"}}"));
+    CHECK(too_big.received().starts_with("HTTP/1.1 413 "));
+    CHECK(too_big.received().find("application/json") != std::string::npos);
+    CHECK(too_big.received().ends_with("\"Description\":\"body_too_large\"}}"));
+}

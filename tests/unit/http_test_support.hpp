@@ -97,11 +97,16 @@ public:
     void close_all() {
         for (auto& session : sessions_) session->close();
     }
+    // Sends FIN on every accepted socket right now (bufferevent_free closes its socket only later).
+    void shutdown_all_sockets() {
+        for (evutil_socket_t fd : accepted_fds_) shutdown(fd, SHUT_RDWR);
+    }
     std::vector<std::string> close_reasons;
 
 private:
     void accept(evutil_socket_t fd) {
         ++accepted_;
+        accepted_fds_.push_back(fd);
         bufferevent* bev = bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE);
         sessions_.emplace_back();
         auto it = std::prev(sessions_.end());
@@ -120,6 +125,7 @@ private:
     HttpServerSession::RequestHandler handler_;
     std::list<std::unique_ptr<HttpServerSession>> sessions_;
     int accepted_ = 0;
+    std::vector<evutil_socket_t> accepted_fds_;
     TestListener listener_;
 };
 

@@ -168,6 +168,24 @@ TEST_CASE("backend closes an idle connection: the next request succeeds on a new
     CHECK(pool.stats().connections_opened == 2);
 }
 
+TEST_CASE("an idle connection closed just before reuse is caught by the probe, not by a failed request") {
+    EventLoop loop;
+    Backend backend(loop.base());
+    UpstreamPool pool(loop.base(), make_tcp_connector(loop.base(), {"127.0.0.1", backend.server.port()}, 2000), {});
+    CHECK(send_and_wait(loop, pool, make_request("/1")).ok());
+    REQUIRE(pool.stats().idle_connections == 1);
+    // Close the backend side and send at once, before the loop can tell the pool's idle watch.
+    backend.server.shutdown_all_sockets();
+    std::optional<UpstreamResult> result;
+    pool.send(make_request("/2"), [&](UpstreamResult r) { result = std::move(r); });
+    REQUIRE(loop.run_until([&] { return result.has_value(); }));
+    REQUIRE(result->ok());
+    CHECK_FALSE(result->reused_connection);
+    CHECK(pool.stats().idle_closed == 1);
+    CHECK(pool.stats().connections_opened == 2);
+    CHECK(backend.requests == 2);
+}
+
 TEST_CASE("a request that may have reached the server is never replayed") {
     EventLoop loop;
     Backend backend(loop.base());
