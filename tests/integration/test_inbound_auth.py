@@ -1,0 +1,197 @@
+"""The inbound listener authenticates each client by dane_clientid + DNSSEC-validated TLSA (require mode).
+
+One sidecar (trust-ad against the lab's unbound, allow-list `*.<zone>`) in front of a recording join
+server; each test makes one connection and checks what the client saw, that dance_handshakes_total moved
+by exactly one for the expected result, and what the join server received (nothing on failure).
+"""
+import socket
+import ssl
+import time
+
+import pytest
+
+from conftest import JOIN_REQUEST, expect_handshake
+from dane_client import encode_client_name, exchange, http_request
+from sidecar import Sidecar, inbound_config, listen_address, sidecar_binary
+
+CACHE_MAX_TTL_S = 3
+
+
+@pytest.fixture(scope="module")
+def sidecar(lab, join_server, module_dir):
+    config = inbound_config(lab, join_server.port, max_ttl_s=CACHE_MAX_TTL_S)
+    with Sidecar(sidecar_binary(), module_dir, config) as running:
+        running.address = listen_address(config)
+        yield running
+
+
+def assert_accepted(result):
+    assert "server offered dane_clientid: yes" in result.stdout, result.stdout + result.stderr
+    assert "identity: accepted by the server" in result.stdout, result.stdout + result.stderr
+    assert "http: 200 OK" in result.stdout, result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def assert_refused(address, cert, key, client_name):
+    """Connects with `client_name` in dane_clientid and waits for the verdict without sending a request.
+
+    Waiting keeps the test deterministic: the sidecar closes right after its alert, with the client's
+    unread records still queued, so its kernel answers a late write with a reset (see the report on
+    the probe, which writes first and may then see only the reset)."""
+    reply = exchange(address, cert, key, encode_client_name(client_name), b"")
+    assert reply.handshake_done, f"TLS 1.3: the client finishes before the server has decided: {reply}"
+    assert reply.status is None and "alert handshake failure" in reply.error, reply
+
+
+def assert_forwarded_identity(records, name, tlsa):
+    (record,) = records
+    assert record["method"] == "POST" and record["message_type"] == "JoinReq", record
+    assert record["headers"].get("x-dane-client-id") == name, record
+    assert record["headers"].get("x-dane-client-tlsa") == tlsa, record
+
+
+@pytest.mark.parametrize("name_key, stem, tlsa", [
+    ("NAME_NS_A", "ns-a", "3 1 1"),
+    ("NAME_C301", "ns-a", "3 0 1"),
+    ("NAME_C312", "ns-a", "3 1 2"),
+    ("NAME_RSA", "rsa", "3 1 1"),
+    ("NAME_NS_B", "ns-b", "3 1 1"),
+])
+def test_dane_ee_client_is_accepted(lab, sidecar, join_server, probe, name_key, stem, tlsa):
+    name = getattr(lab, name_key)
+    with expect_handshake(sidecar, join_server, "ok", requests_forwarded=1) as seen:
+        result = probe(sidecar.address, lab.pki(f"{stem}.pem"), lab.pki(f"{stem}.key"), name)
+    assert_accepted(result)
+    assert_forwarded_identity(seen.new_records, name, tlsa)
+
+
+@pytest.mark.parametrize("name_key, tlsa", [("NAME_DEVICE", "2 0 1"), ("NAME_DEVICE_B", "2 1 1")])
+def test_dane_ta_device_with_chain_is_accepted(lab, sidecar, join_server, probe, chain_file, name_key, tlsa):
+    name = getattr(lab, name_key)
+    with expect_handshake(sidecar, join_server, "ok", requests_forwarded=1) as seen:
+        result = probe(sidecar.address, chain_file("device"), lab.pki("device.key"), name)
+    assert_accepted(result)
+    assert_forwarded_identity(seen.new_records, name, tlsa)
+
+
+def test_two_unrelated_operators_are_both_accepted(lab, sidecar, join_server, probe):
+    for stem, name in (("ns-a", lab.NAME_NS_A), ("ns-b", lab.NAME_NS_B)):
+        with expect_handshake(sidecar, join_server, "ok", requests_forwarded=1) as seen:
+            result = probe(sidecar.address, lab.pki(f"{stem}.pem"), lab.pki(f"{stem}.key"), name)
+        assert_accepted(result)
+        assert_forwarded_identity(seen.new_records, name, "3 1 1")
+
+
+def test_identity_headers_sent_by_the_client_are_replaced(lab, sidecar, join_server):
+    forged = {"X-Dane-Client-Id": f"forged.{lab.LAB_ZONE}", "x-dane-client-tlsa": "0 0 0"}
+    with expect_handshake(sidecar, join_server, "ok", requests_forwarded=1) as seen:
+        reply = exchange(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"),
+                         encode_client_name(lab.NAME_NS_A), http_request("POST", "/", JOIN_REQUEST, forged))
+    assert reply.status == 200, reply
+    assert_forwarded_identity(seen.new_records, lab.NAME_NS_A, "3 1 1")
+
+
+def test_stale_and_current_record_in_one_set_is_accepted(lab, sidecar, join_server, probe):
+    with expect_handshake(sidecar, join_server, "ok", requests_forwarded=1) as seen:
+        result = probe(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), lab.NAME_STALE)
+    assert_accepted(result)
+    assert_forwarded_identity(seen.new_records, lab.NAME_STALE, "3 1 1")
+
+
+@pytest.mark.parametrize("name_key, reason", [
+    ("NAME_BOGUS_SIG", "dns_bogus"),
+    ("NAME_BOGUS_RDATA", "dns_bogus"),
+    ("NAME_EXPIRED", "dns_bogus"),
+    ("NAME_INSECURE", "dns_insecure"),
+    ("NAME_NXDOMAIN", "dns_nxdomain"),
+    ("NAME_NODATA", "dns_nodata"),
+    ("NAME_MISMATCH", "tlsa_mismatch"),
+])
+def test_client_without_valid_tlsa_is_rejected(lab, sidecar, join_server, name_key, reason):
+    with expect_handshake(sidecar, join_server, reason, requests_forwarded=0):
+        assert_refused(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), getattr(lab, name_key))
+
+
+def test_rogue_certificate_claiming_an_operator_name_is_rejected(lab, sidecar, join_server):
+    with expect_handshake(sidecar, join_server, "tlsa_mismatch", requests_forwarded=0):
+        assert_refused(sidecar.address, lab.pki("rogue.pem"), lab.pki("rogue.key"), lab.NAME_NS_A)
+
+
+def test_dane_ta_name_missing_from_san_is_rejected(lab, sidecar, join_server, chain_file):
+    with expect_handshake(sidecar, join_server, "name_mismatch", requests_forwarded=0):
+        assert_refused(sidecar.address, chain_file("device-nosan"), lab.pki("device-nosan.key"), lab.NAME_NOSAN)
+
+
+def test_name_outside_the_allow_list_is_rejected_without_a_dns_query(lab, sidecar, join_server):
+    queries_before = lab.unbound_query_count()
+    with expect_handshake(sidecar, join_server, "not_allowed", requests_forwarded=0):
+        assert_refused(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), "_ns-client.ns.operator-c.invalid")
+    assert lab.unbound_query_count() == queries_before, "the resolver was queried for a name outside the allow-list"
+
+
+@pytest.mark.parametrize("bad_name", ["has space.{zone}", "\\065bc.{zone}", "trailing-dot.{zone}."])
+def test_malformed_client_name_is_rejected_without_a_dns_query(lab, sidecar, join_server, bad_name):
+    queries_before = lab.unbound_query_count()
+    with expect_handshake(sidecar, join_server, "bad_clientid", requests_forwarded=0):
+        assert_refused(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), bad_name.format(zone=lab.LAB_ZONE))
+    assert lab.unbound_query_count() == queries_before
+
+
+def test_empty_client_name_is_rejected(lab, sidecar, join_server):
+    with expect_handshake(sidecar, join_server, "empty_clientid", requests_forwarded=0):
+        assert_refused(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), "")
+
+
+def tls13_client(cert=None, key=None, maximum=ssl.TLSVersion.TLSv1_3):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.maximum_version = maximum
+    if cert:
+        context.load_cert_chain(cert, key)
+    return context
+
+
+def python_ssl_verdict(address, context):
+    """Handshake, then wait for the server's verdict without sending anything: the SSLError text."""
+    with socket.create_connection(address, timeout=30) as raw:
+        with context.wrap_socket(raw) as tls:
+            try:
+                data = tls.recv(1024)
+            except ssl.SSLError as error:
+                return str(error)
+            return f"no alert, read {data!r}"
+
+
+def test_client_without_certificate_is_rejected(sidecar, join_server):
+    with expect_handshake(sidecar, join_server, "no_certificate", requests_forwarded=0):
+        verdict = python_ssl_verdict(sidecar.address, tls13_client())
+    assert "CERTIFICATE_REQUIRED" in verdict, verdict
+
+
+def test_client_certificate_without_dane_clientid_is_rejected(lab, sidecar, join_server):
+    with expect_handshake(sidecar, join_server, "no_clientid", requests_forwarded=0):
+        verdict = python_ssl_verdict(sidecar.address, tls13_client(lab.pki("ns-a.pem"), lab.pki("ns-a.key")))
+    assert "HANDSHAKE_FAILURE" in verdict, verdict
+
+
+def test_tls12_client_is_refused(lab, sidecar, join_server):
+    context = tls13_client(lab.pki("ns-a.pem"), lab.pki("ns-a.key"), maximum=ssl.TLSVersion.TLSv1_2)
+    with expect_handshake(sidecar, join_server, "protocol_version", requests_forwarded=0):
+        with socket.create_connection(sidecar.address, timeout=30) as raw:
+            with pytest.raises(ssl.SSLError) as refused:
+                context.wrap_socket(raw)
+    assert "PROTOCOL_VERSION" in str(refused.value) or "UNSUPPORTED_PROTOCOL" in str(refused.value), refused.value
+
+
+def test_changed_tlsa_record_refuses_the_old_key_after_the_cache_expires(lab, sidecar, join_server, probe):
+    name = lab.NAME_CHANGING
+    with expect_handshake(sidecar, join_server, "ok", requests_forwarded=1):
+        assert_accepted(probe(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), name))
+    lab.set_tlsa(name, lab.TLSA_NS_B)
+    time.sleep(CACHE_MAX_TTL_S + 1.5)  # the record's TTL is 2 s, the sidecar caps at CACHE_MAX_TTL_S
+    with expect_handshake(sidecar, join_server, "tlsa_mismatch", requests_forwarded=0):
+        assert_refused(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), name)
+    with expect_handshake(sidecar, join_server, "ok", requests_forwarded=1) as seen:
+        assert_accepted(probe(sidecar.address, lab.pki("ns-b.pem"), lab.pki("ns-b.key"), name))
+    assert_forwarded_identity(seen.new_records, name, "3 1 1")
