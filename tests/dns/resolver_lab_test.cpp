@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <atomic>
 #include <barrier>
 #include <thread>
+#include <unordered_map>
 
 #include "dns/make_resolver.hpp"
 #include "event_loop.hpp"
@@ -75,6 +77,63 @@ DnsConfig pointing_at(DnsMode mode, uint16_t port, uint32_t timeout_ms) {
     config.resolvers = {{"127.0.0.1", port}};
     return config;
 }
+
+// Forwards UDP DNS between the resolver under test and unbound, dropping every Nth packet (both
+// directions counted together): the lossy upstream that broke getdns 1.6's own validation in the notes.
+class LossyForwarder {
+public:
+    LossyForwarder(uint16_t upstream_port, int drop_every) : drop_every_(drop_every) {
+        upstream_.sin_family = AF_INET;
+        upstream_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        upstream_.sin_port = htons(upstream_port);
+        outbound_fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+        thread_ = std::thread([this] { forward(); });
+    }
+    ~LossyForwarder() {
+        stop_ = true;
+        thread_.join();
+        close(outbound_fd_);
+    }
+    uint16_t port() const { return listener_.port; }
+    int dropped() const { return dropped_; }
+
+private:
+    void forward() {
+        std::unordered_map<uint16_t, sockaddr_in> clients;  // by DNS message id
+        pollfd fds[2] = {{listener_.fd, POLLIN, 0}, {outbound_fd_, POLLIN, 0}};
+        uint8_t buffer[65536];
+        int packets = 0;
+        while (!stop_) {
+            if (poll(fds, 2, 10) <= 0) continue;
+            for (int side = 0; side < 2; ++side) {
+                if (!(fds[side].revents & POLLIN)) continue;
+                sockaddr_in from{};
+                socklen_t length = sizeof from;
+                ssize_t size = recvfrom(fds[side].fd, buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from), &length);
+                if (size < 12) continue;
+                uint16_t id = static_cast<uint16_t>(buffer[0] << 8 | buffer[1]);
+                if (++packets % drop_every_ == 0) {
+                    ++dropped_;
+                    continue;
+                }
+                if (side == 0) {
+                    clients[id] = from;
+                    sendto(outbound_fd_, buffer, size, 0, reinterpret_cast<sockaddr*>(&upstream_), sizeof upstream_);
+                } else if (auto client = clients.find(id); client != clients.end()) {
+                    sendto(listener_.fd, buffer, size, 0, reinterpret_cast<sockaddr*>(&client->second), sizeof client->second);
+                }
+            }
+        }
+    }
+
+    int drop_every_;
+    SilentServer listener_;
+    sockaddr_in upstream_{};
+    int outbound_fd_;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> dropped_{0};
+    std::thread thread_;
+};
 
 struct CountingObserver : LookupObserver {
     void on_tlsa_lookup(LookupStatus, bool cache_hit, double seconds) override {
@@ -258,6 +317,43 @@ TEST_CASE("with the cache disabled, repeated lookups (answered at once by a warm
             CHECK(result.records[0].to_string() == lab("TLSA_NS_A"));
         }
         CHECK(harness.cache->size() == 0);
+    }
+}
+
+TEST_CASE("a lossy path to the resolver never crashes, never answers wrongly, and every lookup ends") {
+    if (test::lab_in_netns()) return;
+    const std::vector<std::pair<std::string, LookupStatus>> names = {
+        {lab("NAME_NS_A"), LookupStatus::secure},       {lab("NAME_BOGUS_SIG"), LookupStatus::bogus},
+        {lab("NAME_NXDOMAIN"), LookupStatus::nxdomain}, {lab("NAME_INSECURE"), LookupStatus::insecure},
+        {lab("NAME_C312"), LookupStatus::secure},       {lab("NAME_NODATA"), LookupStatus::nodata},
+    };
+    for (DnsMode mode : {DnsMode::trust_ad, DnsMode::validate}) {
+        std::string mode_label = test::mode_name(mode);
+        CAPTURE(mode_label);
+        // Validation needs about six queries per lookup: lose fewer, so some partial chains time out.
+        LossyForwarder lossy(static_cast<uint16_t>(std::stoi(lab("UNBOUND_PORT"))), mode == DnsMode::validate ? 9 : 3);
+        int lost_lookups = 0;
+        for (int round = 0; round < 12; ++round) {
+            DnsConfig config = pointing_at(mode, lossy.port(), 400);
+            config.transport = dance::config::DnsTransport::udp;
+            config.cache.max_entries = 0;
+            Harness harness(config);
+            int done = 0;
+            std::vector<PendingLookupPtr> pending;
+            for (const auto& [name, expected] : names) {
+                pending.push_back(harness.resolver->lookup_tlsa(name, [&, expected = expected](const TlsaResult& result) {
+                    ++done;
+                    // Loss may turn any answer into timeout or error, never into another verdict.
+                    bool lost = result.status == LookupStatus::timeout || result.status == LookupStatus::error;
+                    lost_lookups += lost;
+                    CHECK((lost || result.status == expected));
+                }));
+            }
+            REQUIRE(harness.loop.run_until([&] { return done == static_cast<int>(names.size()); }, 5s));
+        }
+        CHECK(lossy.dropped() > 0);
+        MESSAGE(mode_label << ": " << lossy.dropped() << " packets dropped, " << lost_lookups << " of "
+                           << 12 * names.size() << " lookups lost");
     }
 }
 
