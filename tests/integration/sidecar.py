@@ -154,7 +154,7 @@ class Sidecar:
 
 
 def inbound_config(lab, backend_port, *, resolvers=None, workers=2, dns_timeout_ms=3000, max_ttl_s=3600,
-                   negative_ttl_s=30, **listener):
+                   negative_ttl_s=30, log_level="info", **listener):
     """A config with one inbound listener `join-server` on a free port, trust-ad against the lab's unbound.
     Keyword arguments override the listener's keys (client_auth, timeouts, max_connections, ...)."""
     inbound = {
@@ -169,7 +169,7 @@ def inbound_config(lab, backend_port, *, resolvers=None, workers=2, dns_timeout_
     }
     inbound.update(listener)
     return {
-        "log": {"level": "info", "format": "json"},
+        "log": {"level": log_level, "format": "json"},
         "admin": {"listen": f"127.0.0.1:{free_port()}"},
         "workers": workers,
         "drain_timeout_ms": 5000,

@@ -19,7 +19,7 @@ CACHE_MAX_TTL_S = 3
 
 @pytest.fixture(scope="module")
 def sidecar(lab, join_server, module_dir):
-    config = inbound_config(lab, join_server.port, max_ttl_s=CACHE_MAX_TTL_S)
+    config = inbound_config(lab, join_server.port, max_ttl_s=CACHE_MAX_TTL_S, log_level="debug")
     with Sidecar(sidecar_binary(), module_dir, config) as running:
         running.address = listen_address(config)
         yield running
@@ -137,6 +137,17 @@ def test_malformed_client_name_is_rejected_without_a_dns_query(lab, sidecar, joi
     assert lab.unbound_query_count() == queries_before
 
 
+@pytest.mark.xfail(strict=False, reason="proxy/inbound_handshake.cpp fail() closes the socket right after the "
+                   "alert with the client's records unread: the kernel sends a reset, and a client that writes "
+                   "its request first (the probe, the outbound sidecar) gets EPIPE/ECONNRESET instead of the alert")
+def test_probe_reports_a_fast_rejection_as_rejected(lab, sidecar, join_server, probe):
+    for _ in range(10):
+        with expect_handshake(sidecar, join_server, "not_allowed", requests_forwarded=0):
+            result = probe(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), "_ns-client.ns.operator-c.invalid")
+        assert result.returncode == 1 and "http:" not in result.stdout, result.stdout
+        assert "identity: REJECTED by the server" in result.stdout, result.stdout
+
+
 def test_empty_client_name_is_rejected(lab, sidecar, join_server):
     with expect_handshake(sidecar, join_server, "empty_clientid", requests_forwarded=0):
         assert_refused(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), "")
@@ -195,3 +206,12 @@ def test_changed_tlsa_record_refuses_the_old_key_after_the_cache_expires(lab, si
     with expect_handshake(sidecar, join_server, "ok", requests_forwarded=1) as seen:
         assert_accepted(probe(sidecar.address, lab.pki("ns-b.pem"), lab.pki("ns-b.key"), name))
     assert_forwarded_identity(seen.new_records, name, "3 1 1")
+
+
+def test_log_never_contains_message_bodies(lab, sidecar, join_server, probe):
+    with expect_handshake(sidecar, join_server, "ok", requests_forwarded=1):
+        assert_accepted(probe(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), lab.NAME_NS_A))
+    log = sidecar.stderr()
+    assert '"event":"handshake_ok"' in log.replace(" ", ""), "debug logging is off: this test would prove nothing"
+    for fragment in ("PHYPayload", "00010203040506070808070605040302010201cde6acb8", "AESKey", "NwkSKey", "CFList"):
+        assert fragment not in log, f"{fragment} (from a message body) in the sidecar's log"

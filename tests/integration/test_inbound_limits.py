@@ -39,19 +39,23 @@ def connection_closed_by_server(sock):
         return True
 
 
-def test_unanswered_tlsa_query_fails_with_dns_timeout(lab, join_server, probe, module_dir):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as black_hole:  # receives queries, never answers
-        black_hole.bind(("127.0.0.1", 0))
-        resolver = f"127.0.0.1:{black_hole.getsockname()[1]}"
-        config = inbound_config(lab, join_server.port, resolvers=[resolver], dns_timeout_ms=1000)
-        with running_sidecar(module_dir, "dns-timeout", config) as sidecar:
+@pytest.mark.parametrize("resolver_kind", ["black-hole", "closed-port"])
+def test_unanswered_tlsa_query_fails_with_dns_timeout(lab, join_server, probe, module_dir, resolver_kind):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as resolver:
+        resolver.bind(("127.0.0.1", 0))  # black hole: receives the queries, never answers
+        address = f"127.0.0.1:{resolver.getsockname()[1]}"
+        if resolver_kind == "closed-port":
+            resolver.close()  # queries now get ICMP port unreachable
+        config = inbound_config(lab, join_server.port, resolvers=[address], dns_timeout_ms=1000)
+        with running_sidecar(module_dir, f"dns-timeout-{resolver_kind}", config) as sidecar:
             started = time.monotonic()
             with expect_handshake(sidecar, join_server, "dns_timeout", requests_forwarded=0):
                 result = probe(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), lab.NAME_NS_A)
             assert_rejected(result)
             assert time.monotonic() - started >= 0.9, "rejected before the DNS timeout could have expired"
-            black_hole.settimeout(0)
-            assert black_hole.recv(4096), "the sidecar never queried the resolver"
+            if resolver_kind == "black-hole":
+                resolver.settimeout(0)
+                assert resolver.recv(4096), "the sidecar never queried the resolver"
 
 
 def test_stalled_client_is_dropped_after_handshake_ms(lab, join_server, module_dir):
