@@ -4,6 +4,7 @@ timeout: a stuck lookup must not hold up anybody else.
 The sidecar's resolver is a small UDP relay in front of the lab's unbound that silently drops queries for
 names whose first label starts with "hang". Every name lives under a DNSSEC-signed wildcard
 `*.bulk.<zone> TLSA 3 1 1 <ns-a>`, so the dropped names would authenticate too if their queries got through.
+Also: the bound on handshakes waiting for DNS (max_pending_dns), and 100 stalled TCP clients.
 """
 import concurrent.futures
 import socket
@@ -141,3 +142,57 @@ def test_good_names_are_not_held_up_by_hanging_lookups(lab, join_server, module_
         assert delta == {"ok": GOOD_CLIENTS, "dns_timeout": HANGING_CLIENTS}, delta
         forwarded = join_server.records()[records_before:]
         assert sorted(record["headers"].get("x-dane-client-id") for record in forwarded) == sorted(good_names)
+
+
+def test_handshakes_beyond_max_pending_dns_are_refused_at_once(lab, join_server, module_dir, relay, bulk_zone):
+    dns_timeout_ms = 4000
+    config = inbound_config(lab, join_server.port, resolvers=[relay.address], dns_timeout_ms=dns_timeout_ms,
+                            workers=1, max_pending_dns=1)
+    cert, key = lab.pki("ns-a.pem"), lab.pki("ns-a.key")
+    with Sidecar(sidecar_binary(), module_dir, config, name="max-pending-dns") as sidecar:
+        address = listen_address(config)
+        counts_before = sidecar.handshake_counts("join-server")
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(authenticate, address, cert, key, f"hang-pending.{bulk_zone}")
+            assert wait_until(lambda: sidecar.metric("dance_pending_dns_handshakes") == 1)
+            started = time.monotonic()
+            refused, _ = authenticate(address, cert, key, f"c-refused.{bulk_zone}")
+            refused_after = time.monotonic() - started
+            timed_out, _ = waiting.result()
+        for reply in (refused, timed_out):
+            assert reply.handshake_done and reply.status is None and "handshake failure" in reply.error, reply
+        assert refused_after < dns_timeout_ms / 1000 / 2, f"refused after {refused_after:.2f} s: it waited for DNS"
+        accepted, _ = authenticate(address, cert, key, f"c-after.{bulk_zone}")  # the slot is free again
+        assert accepted.status == 200, accepted
+        delta = counter_delta(counts_before, sidecar.handshake_counts("join-server"))
+        assert delta == {"too_many_pending": 1, "dns_timeout": 1, "ok": 1}, delta
+
+
+def test_stalled_connections_do_not_block_authenticated_clients(lab, join_server, module_dir, bulk_zone):
+    stalled_count, good_count = 100, 20
+    handshake_ms = 10000
+    config = inbound_config(lab, join_server.port, timeouts={"handshake_ms": handshake_ms, "idle_ms": 60000,
+                                                            "backend_ms": 5000})
+    cert, key = lab.pki("ns-a.pem"), lab.pki("ns-a.key")
+    with Sidecar(sidecar_binary(), module_dir, config, name="stalled") as sidecar:
+        address = listen_address(config)
+        counts_before = sidecar.handshake_counts("join-server")
+        stalled = [socket.create_connection(address, timeout=30) for _ in range(stalled_count)]
+        try:
+            assert wait_until(lambda: sidecar.metric("dance_connections_active") == stalled_count)
+            started = time.monotonic()
+            with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
+                good = list(pool.map(lambda index: authenticate(address, cert, key, f"s{index}.{bulk_zone}"),
+                                     range(good_count)))
+            assert all(reply.status == 200 for reply, _ in good), [reply for reply, _ in good if reply.status != 200]
+            assert max(finished for _, finished in good) - started < handshake_ms / 1000 * 0.9, \
+                "good clients waited for the stalled ones"
+            for sock in stalled:  # each is dropped by the server, not by us
+                assert sock.recv(1) == b""
+        finally:
+            for sock in stalled:
+                sock.close()
+        assert wait_until(lambda: sum(counter_delta(counts_before, sidecar.handshake_counts("join-server")).values())
+                          >= stalled_count + good_count)
+        delta = counter_delta(counts_before, sidecar.handshake_counts("join-server"))
+        assert delta == {"ok": good_count, "timeout": stalled_count}, delta
