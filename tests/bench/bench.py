@@ -125,10 +125,13 @@ class Bench:
                  ours["per_cpu_s"] / ceiling >= 0.6, f"of {ceiling:.0f}/s", fraction=True)
 
     # ---- 2. requests -----------------------------------------------------------------------------------
-    def max_rate(self, url):
+    def max_rate(self, url, pids):
         calibration = self.emulate(url, "--count", "1500", "--concurrency", "16")
         count = max(2000, int(calibration["requests_per_second"] * self.args.request_s))
-        return self.emulate(url, "--count", str(count), "--concurrency", "16")
+        before = sum(procs.cpu_seconds(pid) for pid in pids)
+        summary = self.emulate(url, "--count", str(count), "--concurrency", "16")
+        summary["proxy_cpu_us_per_request"] = (sum(procs.cpu_seconds(pid) for pid in pids) - before) * 1e6 / count
+        return summary
 
     def fixed_rate(self, url, rate):
         count = max(500, int(rate * self.args.request_s))
@@ -138,9 +141,11 @@ class Bench:
         print("2. requests", flush=True)
         chains = {"ours": f"http://127.0.0.1:{self.port_out}/", "haproxy": f"http://127.0.0.1:{self.port_hout}/"}
         direct = f"http://127.0.0.1:{self.port_js}/"
-        peak = {name: self.max_rate(url) for name, url in chains.items()}
+        pids = {"ours": [self.inbound.pid, self.outbound.pid], "haproxy": [self.haproxy_in.pid, self.haproxy_out.pid]}
+        peak = {name: self.max_rate(url, pids[name]) for name, url in chains.items()}
         for name, summary in peak.items():
-            print(f"  {name}: max {summary['requests_per_second']:.0f} req/s", flush=True)
+            print(f"  {name}: max {summary['requests_per_second']:.0f} req/s, "
+                  f"{summary['proxy_cpu_us_per_request']:.0f} us proxy CPU per request", flush=True)
         half = {name: peak[name]["requests_per_second"] / 2 for name in chains}
         at_half = {name: self.fixed_rate(url, half[name]) for name, url in chains.items()}
         backend_only = self.fixed_rate(direct, half["ours"])
@@ -151,6 +156,8 @@ class Bench:
         ours_rps, theirs_rps = peak["ours"]["requests_per_second"], peak["haproxy"]["requests_per_second"]
         self.add("requests", "keep-alive JoinReq/s, NS emulator -> outbound -> inbound -> join server", ours_rps,
                  theirs_rps, ">= 1.0x HAProxy chain", ours_rps >= theirs_rps, "/s")
+        self.add("requests", "CPU of both proxies per request at max rate", peak["ours"]["proxy_cpu_us_per_request"],
+                 peak["haproxy"]["proxy_cpu_us_per_request"], "", None, "us")
         for key in ("p50", "p99", "p99.9"):
             self.add("requests", f"latency {key} at 50% of own max (constant rate)",
                      at_half["ours"]["latency_ms"][key], at_half["haproxy"]["latency_ms"][key], "", None, "ms")
@@ -249,6 +256,37 @@ class Bench:
         return ["--sidecar", self.args.sidecar, "--join-server", self.args.join_server,
                 "--ns-emulator", self.args.ns_emulator, "--handshake-load", self.args.handshake_load]
 
+    # ---- where the handshake CPU goes (perf) -------------------------------------------------------------
+    def profile(self, label, port, pid, client, seconds=6):
+        os.makedirs(self.args.results, exist_ok=True)
+        data = f"{self.args.results}/perf-{label}.data"  # kept for perf report / perf annotate
+        recorder = subprocess.Popen(["perf", "record", "-q", "-F", "499", "--call-graph", self.args.perf_call_graph,
+                                     "-p", str(pid), "-o", data],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self.handshake_load(port, client, "--duration-s", str(seconds), "--concurrency", "8")
+        finally:
+            recorder.send_signal(2)  # SIGINT: perf writes its data and exits
+            recorder.wait(timeout=60)
+        texts = []
+        for sort in ("dso", "dso,symbol"):
+            done = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", sort, "--stdio",
+                                   "--percent-limit", "1.5", "-g", "none"], capture_output=True, text=True)
+            texts.append("\n".join(line for line in done.stdout.splitlines() if line and not line.startswith("#")))
+        return texts
+
+    def section_profile(self):
+        if shutil.which("perf") is None:
+            print("profile: perf not installed, skipped", flush=True)
+            return
+        print("5. profile (perf, server side of the handshake benchmark)", flush=True)
+        ours = self.profile("dance-sidecar", self.port_in, self.inbound.pid, self.dane_client())
+        theirs = self.profile("haproxy", self.port_hin, self.haproxy_in.pid, self.pkix_client())
+        text = (f"## dance-sidecar inbound, by library\n{ours[0]}\n\n## by symbol\n{ours[1]}\n\n"
+                f"## HAProxy, by library\n{theirs[0]}\n\n## by symbol\n{theirs[1]}\n")
+        self.notes["profile_text"] = text
+        print(text, flush=True)
+
     # ---- results ---------------------------------------------------------------------------------------
     def add(self, section, metric, ours, baseline, target, met, unit, fraction=False):
         self.rows.append(report.Row(section, metric, ours, baseline, target, met, unit, fraction))
@@ -261,16 +299,17 @@ class Bench:
         self.port_out = procs.free_port()
         outbound = configs.outbound_yaml(f"{self.workdir}/outbound.yaml", self.lab, port=self.port_out,
                                          upstream_port=self.port_in, workers=WORKERS, admin_port=procs.free_port())
-        procs.wait_for_port(self.port_out, self.start_sidecar("outbound", outbound))
+        self.outbound = self.start_sidecar("outbound", outbound)
+        procs.wait_for_port(self.port_out, self.outbound)
         self.port_hin, self.port_hout = procs.free_port(), procs.free_port()
         self.haproxy_in = self.start_haproxy("haproxy-inbound", configs.haproxy_inbound_cfg(
             f"{self.workdir}/haproxy-in.cfg", self.hapki, port=self.port_hin, backend_port=self.port_js,
             threads=WORKERS))
         procs.wait_for_port(self.port_hin, self.haproxy_in)
-        haproxy_out = self.start_haproxy("haproxy-outbound", configs.haproxy_outbound_cfg(
+        self.haproxy_out = self.start_haproxy("haproxy-outbound", configs.haproxy_outbound_cfg(
             f"{self.workdir}/haproxy-out.cfg", self.lab, self.hapki, port=self.port_hout,
             upstream_port=self.port_hin, threads=WORKERS))
-        procs.wait_for_port(self.port_hout, haproxy_out)
+        procs.wait_for_port(self.port_hout, self.haproxy_out)
 
 
 def publish_cold_wildcard(lab):
@@ -325,7 +364,8 @@ def main():
     parser.add_argument("--request-s", type=float, default=8)
     parser.add_argument("--connections", type=int, default=10000)
     parser.add_argument("--samples", "--cold-samples", dest="cold_samples", type=int, default=15)
-    parser.add_argument("--sections", default="handshakes,requests,memory,cold")
+    parser.add_argument("--sections", default="handshakes,requests,memory,cold,profile")
+    parser.add_argument("--perf-call-graph", default="fp", help="fp, or dwarf to see into libcrypto (slower)")
     parser.add_argument("--cold-recursive-out")
     args = parser.parse_args()
     args.samples = args.cold_samples
@@ -346,7 +386,8 @@ def main():
         bench = Bench(args, workdir, lab)
         bench.setup_main()
         sections = {"handshakes": bench.section_handshakes, "requests": bench.section_requests,
-                    "memory": bench.section_memory, "cold": bench.section_cold}
+                    "memory": bench.section_memory, "cold": bench.section_cold,
+                    "profile": bench.section_profile}
         for name in args.sections.split(","):
             sections[name]()
     finally:

@@ -52,5 +52,8 @@ def write(directory, rows, machine, notes):
         for row in rows:
             writer.writerow([row.section, row.metric, row.unit, row.ours, row.baseline, row.ratio(), row.target,
                              "" if row.met is None else row.met])
+    if "profile_text" in notes:
+        with open(os.path.join(directory, "perf-handshake.txt"), "w") as f:
+            f.write(notes["profile_text"])
     with open(os.path.join(directory, "latest.json"), "w") as f:
         json.dump({"machine": machine, "raw": notes}, f, indent=1, default=str)
