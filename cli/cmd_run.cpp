@@ -2,6 +2,7 @@
 
 #include "cli/commands.hpp"
 #include "config/config_loader.hpp"
+#include "proxy/log_async_writer.hpp"
 #include "proxy/sidecar.hpp"
 
 namespace dance::cli {
@@ -20,6 +21,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
             exit_code = exit_usage;
             return;
         }
+        proxy::log::AsyncLogWriter log_writer;  // event-loop threads never block on stderr
         proxy::Sidecar sidecar(std::move(*loaded.config));
         exit_code = sidecar.run();
     });

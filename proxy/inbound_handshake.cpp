@@ -278,10 +278,9 @@ void InboundHandshake::fail(std::string_view reason, std::string detail) {
     outcome.client_name = client_name_;
     outcome.detail = std::move(detail);
     outcome.seconds = seconds_since(started_);
-    ssl_.reset();  // the alert is already on the wire
-    evutil_closesocket(fd_);
+    ssl_.reset();  // the alert is already on the wire; the owner closes the socket gently
     Done done = std::move(done_);
-    done(std::move(outcome), nullptr, -1);
+    done(std::move(outcome), nullptr, fd_);
 }
 
 void InboundHandshake::socket_ready(evutil_socket_t, short, void* self) {

@@ -46,7 +46,8 @@ struct HandshakeOutcome {
 class InboundHandshake : public ServerNameHandler {
 public:
     // Called exactly once, as the handshake's last action; the owner may destroy the handshake inside it.
-    // On success `ssl` and `fd` are handed over; on failure both are already closed.
+    // On success `ssl` and `fd` are handed over; on failure `ssl` is null and the owner must close `fd`
+    // (see LingeringCloser: the alert must reach the client).
     using Done = std::function<void(HandshakeOutcome outcome, SslPtr ssl, evutil_socket_t fd)>;
 
     InboundHandshake(event_base* base, SSL_CTX* ctx, evutil_socket_t fd, const ClientAuthPolicy& policy,

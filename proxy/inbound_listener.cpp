@@ -32,7 +32,8 @@ InboundListener::InboundListener(event_base* base, dns::TlsaResolver& resolver,
       settings_(settings),
       metrics_(metrics),
       open_connections_(open_connections),
-      reap_event_(evtimer_new(base, reap, this)) {
+      reap_event_(evtimer_new(base, reap, this)),
+      closer_(base) {
     dns_budget_.limit = settings_.get()->config.max_pending_dns;
     dns_budget_.on_change = [this](int delta) { metrics_.pending_dns(delta); };
 }
@@ -106,6 +107,7 @@ void InboundListener::on_handshake_done(Handshaking* key, HandshakeOutcome outco
         log::warn("handshake_failed", {{"listener", metrics_.name()}, {"direction", "inbound"},
                                        {"client", entry->peer}, {"client_id", outcome.client_name},
                                        {"reason", outcome.reason}, {"detail", outcome.detail}});
+        closer_.close(fd);
         release_connection_slot();
         return bury(std::move(entry));
     }

@@ -11,6 +11,7 @@
 #include "proxy/http_server_session.hpp"
 #include "proxy/inbound_handshake.hpp"
 #include "proxy/libevent_handles.hpp"
+#include "proxy/lingering_close.hpp"
 #include "proxy/listener_settings.hpp"
 #include "proxy/metrics.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -60,6 +61,7 @@ private:
     std::unordered_map<Established*, std::unique_ptr<Established>> sessions_;
     std::vector<std::unique_ptr<Handshaking>> finished_handshakes_;
     EventPtr reap_event_;
+    LingeringCloser closer_;
     std::string pool_backend_;  // host:port of the current backend pool
     std::unique_ptr<UpstreamPool> pool_;
     std::vector<std::unique_ptr<UpstreamPool>> retired_pools_;  // backend changed by a reload

@@ -62,7 +62,8 @@ private:
             return fail(UpstreamError::dns_failed, "no address for the upstream: " + std::string(to_string(result.status)),
                         reason::connect_failed);
         }
-        address_ = result.addresses.front();
+        addresses_ = result.addresses;
+        address_ = addresses_.front();
         if (tlsa_) proceed();
     }
 
@@ -103,6 +104,11 @@ private:
     }
 
     void on_tls(TlsConnectResult result) {
+        // Several addresses (IPv6 and IPv4, several hosts): a refused connection moves on to the next one.
+        if (result.reason == reason::connect_failed && next_address_ + 1 < addresses_.size()) {
+            address_ = addresses_[++next_address_];
+            return proceed();
+        }
         if (result.reason == reason::ok) {
             metrics_.handshake(reason::ok, result.seconds);
             ConnectCallback done = std::move(done_);
@@ -131,6 +137,8 @@ private:
     ListenerMetrics& metrics_;
     ConnectCallback done_;
     std::string address_;
+    std::vector<std::string> addresses_;
+    size_t next_address_ = 0;
     uint16_t port_ = 0;
     std::optional<dns::TlsaResult> tlsa_;
     dns::PendingLookupPtr address_lookup_;

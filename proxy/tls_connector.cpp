@@ -3,6 +3,9 @@
 #include <chrono>
 #include <cstring>
 
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -38,32 +41,66 @@ public:
         : base_(base), ctx_(ctx), target_(std::move(target)), done_(std::move(done)),
           started_(std::chrono::steady_clock::now()) {}
 
+    ~Attempt() override {
+        connect_event_.reset();
+        if (socket_ >= 0) evutil_closesocket(socket_);
+    }
+
     // Failures found here are reported from the loop, never from inside connect_tls().
     void start() {
         timer_.reset(evtimer_new(base_, timer_fired, this));
-        SslPtr ssl(SSL_new(ctx_));
-        if (!ssl || !timer_) return fail_soon(reason::tls_error, "out of memory");
-        if (!configure(ssl.get())) return;
+        ssl_owner_.reset(SSL_new(ctx_));
+        if (!ssl_owner_ || !timer_) return fail_soon(reason::tls_error, "out of memory");
+        if (!configure(ssl_owner_.get())) return;
+        timeval limit{static_cast<time_t>(target_.timeout_ms / 1000),
+                      static_cast<suseconds_t>((target_.timeout_ms % 1000) * 1000)};
+        evtimer_add(timer_.get(), &limit);
+        start_tcp_connect();
+    }
+
+private:
+    // TCP first, on a raw socket: a refused connection is then told apart from a failed handshake.
+    void start_tcp_connect() {
         sockaddr_storage address;
         int length = 0;
         if (!to_sockaddr(target_.address, target_.port, address, length)) {
             return fail_soon(reason::connect_failed, "not an IP address: " + target_.address);
         }
-        ssl_ = ssl.get();
-        connection_.reset(bufferevent_openssl_socket_new(base_, -1, ssl.release(), BUFFEREVENT_SSL_CONNECTING,
-                                                         BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
-        if (!connection_) return fail_soon(reason::tls_error, "cannot create connection");
-        bufferevent_openssl_set_allow_dirty_shutdown(connection_.get(), 1);
-        bufferevent_setcb(connection_.get(), nullptr, nullptr, event_fired, this);
-        timeval limit{static_cast<time_t>(target_.timeout_ms / 1000),
-                      static_cast<suseconds_t>((target_.timeout_ms % 1000) * 1000)};
-        evtimer_add(timer_.get(), &limit);
-        if (bufferevent_socket_connect(connection_.get(), reinterpret_cast<sockaddr*>(&address), length) != 0) {
-            return fail_soon(reason::connect_failed, "connect to " + target_.address + " failed");
+        socket_ = ::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (socket_ < 0) return fail_soon(reason::connect_failed, evutil_socket_error_to_string(errno));
+        int one = 1;
+        setsockopt(socket_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (::connect(socket_, reinterpret_cast<sockaddr*>(&address), length) != 0 && errno != EINPROGRESS) {
+            return fail_soon(reason::connect_failed, describe_connect_error(errno));
         }
+        connect_event_.reset(event_new(base_, socket_, EV_WRITE, tcp_connected, this));
+        event_add(connect_event_.get(), nullptr);
     }
 
-private:
+    std::string describe_connect_error(int error) const {
+        return "connect to " + target_.address + " port " + std::to_string(target_.port) + ": " +
+               evutil_socket_error_to_string(error);
+    }
+
+    void on_tcp_connected() {
+        connect_event_.reset();
+        int error = 0;
+        socklen_t length = sizeof error;
+        getsockopt(socket_, SOL_SOCKET, SO_ERROR, &error, &length);
+        if (error != 0) return fail(reason::connect_failed, describe_connect_error(error));
+        ssl_ = ssl_owner_.get();
+        connection_.reset(bufferevent_openssl_socket_new(base_, socket_, ssl_owner_.release(),
+                                                         BUFFEREVENT_SSL_CONNECTING,
+                                                         BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
+        if (!connection_) return fail(reason::tls_error, "cannot create connection");
+        socket_ = -1;  // owned by the bufferevent now
+        bufferevent_openssl_set_allow_dirty_shutdown(connection_.get(), 1);
+        bufferevent_setcb(connection_.get(), nullptr, nullptr, event_fired, this);
+        bufferevent_enable(connection_.get(), EV_READ | EV_WRITE);
+    }
+
+    static void tcp_connected(evutil_socket_t, short, void* self) { static_cast<Attempt*>(self)->on_tcp_connected(); }
+
     bool configure(SSL* ssl) {
         identity_.encoded_name = encode_client_name(target_.client_id);
         attach_client_identity(ssl, &identity_);
@@ -105,7 +142,8 @@ private:
         std::string_view why = reason::connect_failed;
         std::string detail;
         unsigned long tls_error = bufferevent_get_openssl_error(connection_.get());
-        if (tls_error != 0) {
+        // libevent records bare SSL_ERROR_SYSCALL codes (library 0) for socket-level failures.
+        if (tls_error != 0 && ERR_GET_LIB(tls_error) != 0) {
             char text[256];
             ERR_error_string_n(tls_error, text, sizeof text);
             detail = text;
@@ -119,8 +157,8 @@ private:
                 why = reason::peer_rejected;
             }
         } else {
-            int error = EVUTIL_SOCKET_ERROR();
-            detail = error ? evutil_socket_error_to_string(error) : "connection closed during handshake";
+            why = reason::tls_error;
+            detail = "connection closed by the server during the handshake";
         }
         ERR_clear_error();
         fail(why, std::move(detail));
@@ -158,6 +196,9 @@ private:
     void fail(std::string_view why, std::string detail) {
         TlsConnectResult result = base_result(why, std::move(detail));
         connection_.reset();
+        connect_event_.reset();
+        if (socket_ >= 0) evutil_closesocket(socket_);
+        socket_ = -1;
         finish(std::move(result));
     }
 
@@ -189,7 +230,10 @@ private:
     ClientIdentity identity_;
     EventPtr timer_;
     BuffereventPtr connection_;
+    SslPtr ssl_owner_;    // until the bufferevent takes it
     SSL* ssl_ = nullptr;  // owned by connection_
+    evutil_socket_t socket_ = -1;
+    EventPtr connect_event_;
     std::string_view early_failure_reason_;
     std::string early_failure_detail_;
 };
