@@ -1,0 +1,183 @@
+"""Operating the sidecar: reload (SIGHUP, certificate file change), drain on SIGTERM, readiness."""
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+
+from lab import DnsLab
+from processes import JoinServer, Sidecar, binary, free_port, post
+
+INBOUND_PORT = free_port()
+
+
+@pytest.fixture(scope="module")
+def lab():
+    with DnsLab(js_port=INBOUND_PORT) as running:
+        yield running
+
+
+def dns_section(lab):
+    # Short cache lifetimes: a rotated TLSA record must be seen within the test.
+    return {"mode": "trust-ad", "resolvers": [f"127.0.0.1:{lab.UNBOUND_PORT}"],
+            "cache": {"max_ttl_s": 1, "negative_ttl_s": 1}}
+
+
+def inbound_config(lab, backend_port, allow, port=INBOUND_PORT):
+    return {"dns": dns_section(lab), "inbound": [{
+        "name": "join-server", "listen": f"127.0.0.1:{port}", "backend": f"127.0.0.1:{backend_port}",
+        "tls": {"cert": str(lab.pki("js.pem")), "key": str(lab.pki("js.key"))},
+        "client_auth": {"mode": "require", "allow": allow}}]}
+
+
+def outbound_config(lab, cert, key, port=INBOUND_PORT):
+    return {"dns": dns_section(lab), "outbound": [{
+        "name": "join-server", "listen": f"127.0.0.1:{free_port()}", "upstream": f"{lab.NAME_JS}:{port}",
+        "tls": {"cert": str(cert), "key": str(key), "client_id": lab.NAME_NS_A},
+        "max_idle_connections": 4}]}
+
+
+def outbound_port(sidecar):
+    return int(sidecar.config["outbound"][0]["listen"].rsplit(":", 1)[1])
+
+
+def tlsa_of(cert):
+    result = subprocess.run([binary("DANCE_SIDECAR", "cli/dance-sidecar"), "tlsa", "--cert", str(cert)],
+                            capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def make_key_pair(directory, name):
+    key, cert = directory / f"{name}.key", directory / f"{name}.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={name}"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.fixture
+def join_server():
+    server = JoinServer()
+    yield server
+    server.stop()
+
+
+def test_client_certificate_rotation_under_traffic_loses_no_request(lab, join_server):
+    work = pathlib.Path(tempfile.mkdtemp(prefix="rotation-"))
+    live_cert, live_key = work / "live.pem", work / "live.key"
+    shutil.copy(lab.pki("ns-a.pem"), live_cert)
+    shutil.copy(lab.pki("ns-a.key"), live_key)
+    new_cert, new_key = make_key_pair(work, "ns-a-next")
+    inbound = Sidecar(inbound_config(lab, join_server.port, [lab.NAME_NS_A]), name="inbound")
+    outbound = Sidecar(outbound_config(lab, live_cert, live_key), name="outbound")
+    try:
+        # Publish old + new first (the operator's usual rollover), then swap the files under traffic.
+        lab.set_tlsa(lab.NAME_NS_A, f"{lab.TLSA_NS_A}; {tlsa_of(new_cert)}")
+        emulator = subprocess.Popen([binary("NS_EMULATOR", "tests/peers/lorawan-ns-emulator"), "--url",
+                                     f"http://127.0.0.1:{outbound_port(outbound)}/api", "--count", "3000",
+                                     "--concurrency", "4", "--rate", "300", "--no-verify"],
+                                    stdout=subprocess.PIPE, text=True)
+        time.sleep(2)
+        for source, target in ((new_key, live_key), (new_cert, live_cert)):
+            staging = target.with_suffix(".tmp")
+            shutil.copy(source, staging)
+            os.replace(staging, target)  # atomic, like a Kubernetes Secret volume swap
+        deadline = time.monotonic() + 15
+        while outbound.metric("dance_config_reloads_total", result="ok") < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert outbound.metric("dance_config_reloads_total", result="ok") >= 1
+        # Retire the old record: from now on only the new certificate can authenticate.
+        lab.set_tlsa(lab.NAME_NS_A, tlsa_of(new_cert))
+        output, _ = emulator.communicate(timeout=120)
+        summary = json.loads(output)
+        assert summary["result_codes"] == {"Success": 3000}, summary
+        # A brand-new connection must now present the new certificate.
+        before = inbound.metric("dance_handshakes_total", result="ok")
+        time.sleep(1.5)
+        outbound.reload()
+        status, answer = post(outbound_port(outbound))
+        assert status == 200 and answer["Result"]["ResultCode"] == "Success"
+        assert inbound.metric("dance_handshakes_total", result="tlsa_mismatch") == 0
+        assert inbound.metric("dance_handshakes_total", result="ok") >= before
+    finally:
+        lab.set_tlsa(lab.NAME_NS_A, lab.TLSA_NS_A)
+        assert outbound.stop() == 0
+        assert inbound.stop() == 0
+        assert outbound.sanitizer_reports() == [] and inbound.sanitizer_reports() == []
+
+
+def test_broken_config_is_rejected_and_the_old_one_keeps_serving(lab, join_server):
+    inbound = Sidecar(inbound_config(lab, join_server.port, [lab.NAME_NS_A]), name="inbound")
+    outbound = Sidecar(outbound_config(lab, lab.pki("ns-a.pem"), lab.pki("ns-a.key")), name="outbound")
+    try:
+        assert post(outbound_port(outbound))[0] == 200
+        broken = dict(outbound.config)
+        broken["outbound"] = [dict(broken["outbound"][0], tls={"cert": str(lab.pki("ns-a.pem")),
+                                                               "key": str(lab.pki("ns-b.key")),
+                                                               "client_id": lab.NAME_NS_A})]
+        outbound.write_config(broken)
+        outbound.reload()
+        deadline = time.monotonic() + 10
+        while outbound.metric("dance_config_reloads_total", result="error") < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert outbound.metric("dance_config_reloads_total", result="error") == 1
+        assert any(event.get("event") == "config_reload_failed" for event in outbound.log_events())
+        status, answer = post(outbound_port(outbound))
+        assert status == 200 and answer["Result"]["ResultCode"] == "Success"
+    finally:
+        assert outbound.stop() == 0
+        assert inbound.stop() == 0
+
+
+def test_allow_list_reload_takes_effect_for_new_connections(lab, join_server):
+    inbound = Sidecar(inbound_config(lab, join_server.port, [lab.NAME_NS_B]), name="inbound")
+    outbound = Sidecar(outbound_config(lab, lab.pki("ns-a.pem"), lab.pki("ns-a.key")), name="outbound")
+    try:
+        assert post(outbound_port(outbound))[0] == 502
+        inbound.write_config(inbound_config(lab, join_server.port, [lab.NAME_NS_B, lab.NAME_NS_A]))
+        inbound.reload()
+        deadline = time.monotonic() + 10
+        while inbound.metric("dance_config_reloads_total", result="ok") < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        status, answer = post(outbound_port(outbound))
+        assert status == 200 and answer["Result"]["ResultCode"] == "Success"
+    finally:
+        assert outbound.stop() == 0
+        assert inbound.stop() == 0
+
+
+def test_sigterm_lets_in_flight_requests_finish_then_exits_zero(lab):
+    slow = JoinServer(extra=["--delay-ms", "1500"])
+    inbound = Sidecar(inbound_config(lab, slow.port, [lab.NAME_NS_A]), name="inbound")
+    outbound = Sidecar(outbound_config(lab, lab.pki("ns-a.pem"), lab.pki("ns-a.key")), name="outbound")
+    try:
+        answers = []
+        request = threading.Thread(target=lambda: answers.append(post(outbound_port(outbound))))
+        request.start()
+        time.sleep(0.7)  # the request is now waiting on the slow join server
+        started = time.monotonic()
+        assert inbound.stop(timeout=20) == 0
+        request.join(timeout=20)
+        assert answers and answers[0][0] == 200 and answers[0][1]["Result"]["ResultCode"] == "Success"
+        assert time.monotonic() - started < 10
+        assert any(event.get("event") == "draining" for event in inbound.log_events())
+    finally:
+        outbound.stop()
+        inbound.kill()
+        slow.stop()
+
+
+def test_readyz_reports_an_unreachable_backend(lab):
+    inbound = Sidecar(inbound_config(lab, free_port(), [lab.NAME_NS_A]), name="inbound")
+    try:
+        status, body = inbound.admin_get("/readyz")
+        assert status == 503
+        assert "backend" in body
+        assert inbound.admin_get("/healthz")[0] == 200
+    finally:
+        assert inbound.stop() == 0
