@@ -181,3 +181,43 @@ def test_readyz_reports_an_unreachable_backend(lab):
         assert inbound.admin_get("/healthz")[0] == 200
     finally:
         assert inbound.stop() == 0
+
+
+def test_a_real_prometheus_scrapes_the_running_sidecars(lab, join_server, tmp_path):
+    from test_prometheus_scrape import stop as stop_process, wait_for_value
+
+    inbound = Sidecar(inbound_config(lab, join_server.port, [lab.NAME_NS_A]), name="inbound")
+    outbound = Sidecar(outbound_config(lab, lab.pki("ns-a.pem"), lab.pki("ns-a.key")), name="outbound")
+    port = free_port()
+    (tmp_path / "prometheus.yml").write_text(
+        "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+        "scrape_configs:\n"
+        "  - job_name: inbound\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{inbound.admin_port}']}}]\n"
+        "  - job_name: outbound\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{outbound.admin_port}']}}]\n")
+    prometheus = subprocess.Popen(["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
+                                   f"--storage.tsdb.path={tmp_path / 'data'}",
+                                   f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        for _ in range(3):
+            assert post(outbound_port(outbound))[0] == 200
+        url = f"http://127.0.0.1:{port}"
+        assert wait_for_value(url, 'up{job="outbound"}') == 1
+        # Each of the 2 workers keeps its own upstream pool: at most one handshake per worker.
+        assert wait_for_value(url, 'dance_handshakes_total{job="outbound",result="ok"}') in (1, 2)
+        assert wait_for_value(url, 'dance_handshakes_total{job="inbound",result="ok"}') in (1, 2)
+        assert wait_for_value(url, 'dance_handshakes_total{job="inbound",result="not_allowed"}') == 0
+        assert wait_for_value(url, 'dance_requests_total{job="inbound",code="200"}') == 3
+        assert wait_for_value(url, 'dance_lorawan_messages_total{job="outbound",message_type="JoinReq",'
+                                   'result_code="Success"}') == 3
+        assert wait_for_value(url, 'dance_tlsa_lookups_total{job="inbound",result="secure",cache="miss"}') == 1
+        assert wait_for_value(url, 'dance_certificate_expiry_timestamp_seconds{job="inbound"}') > time.time()
+        lint = subprocess.run(["promtool", "check", "metrics"], input=inbound.metrics_text(),
+                              capture_output=True, text=True, timeout=60)
+        assert lint.returncode == 0 and lint.stdout + lint.stderr == ""
+    finally:
+        stop_process(prometheus)
+        assert outbound.stop() == 0
+        assert inbound.stop() == 0
