@@ -59,6 +59,11 @@ _SSL_connect = _declare(_ssl, "SSL_connect", ctypes.c_int, _P)
 _SSL_write = _declare(_ssl, "SSL_write", ctypes.c_int, _P, ctypes.c_char_p, ctypes.c_int)
 _SSL_read = _declare(_ssl, "SSL_read", ctypes.c_int, _P, ctypes.c_void_p, ctypes.c_int)
 _SSL_get_error = _declare(_ssl, "SSL_get_error", ctypes.c_int, _P, ctypes.c_int)
+_SSL_get1_session = _declare(_ssl, "SSL_get1_session", _P, _P)
+_SSL_set_session = _declare(_ssl, "SSL_set_session", ctypes.c_int, _P, _P)
+_SSL_session_reused = _declare(_ssl, "SSL_session_reused", ctypes.c_int, _P)
+_SSL_SESSION_is_resumable = _declare(_ssl, "SSL_SESSION_is_resumable", ctypes.c_int, _P)
+_SSL_SESSION_free = _declare(_ssl, "SSL_SESSION_free", None, _P)
 _ERR_get_error = _declare(_crypto, "ERR_get_error", ctypes.c_ulong)
 _ERR_clear_error = _declare(_crypto, "ERR_clear_error", None)
 _ERR_error_string_n = _declare(_crypto, "ERR_error_string_n", None, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_size_t)
@@ -103,6 +108,8 @@ class Reply:
     headers: dict = dataclasses.field(default_factory=dict)
     body: bytes = b""
     error: str = ""  # OpenSSL's error string(s), e.g. "... sslv3 alert handshake failure"
+    resumed: bool = False  # the server accepted the offered session: no certificate was checked
+    resumable: bool = False  # the server gave us a session we could resume (a ticket)
 
 
 def _openssl_errors():
@@ -185,9 +192,26 @@ def _read_response(ssl, reply):
         _parse_http(data, reply)
 
 
-def exchange(address, cert, key, extension_data, request, codepoint=DEFAULT_CODEPOINT, timeout_s=30):
+class Session:
+    """A TLS session kept from one exchange to offer for resumption in the next."""
+
+    def __init__(self):
+        self.handle = None
+
+    def replace(self, handle):
+        self.close()
+        self.handle = handle
+
+    def close(self):
+        if self.handle:
+            _SSL_SESSION_free(self.handle)
+        self.handle = None
+
+
+def exchange(address, cert, key, extension_data, request, codepoint=DEFAULT_CODEPOINT, timeout_s=30, session=None):
     """One connection: TLS 1.3 handshake with `extension_data` (None: no extension), send `request` (bytes;
-    b"" sends nothing), then read one HTTP response or the server's verdict (an alert, a close)."""
+    b"" sends nothing), then read one HTTP response or the server's verdict (an alert, a close).
+    With a Session: offer the session it holds, and keep this connection's session in it."""
     reply = Reply()
     _ERR_clear_error()
     ctx, key_id = _make_context(cert, key, extension_data, codepoint)
@@ -198,11 +222,14 @@ def exchange(address, cert, key, extension_data, request, codepoint=DEFAULT_CODE
             _set_io_timeout(sock, timeout_s)
             ssl = _SSL_new(ctx)
             _SSL_set_fd(ssl, sock.fileno())
+            if session is not None and session.handle:
+                _SSL_set_session(ssl, session.handle)
             rc = _SSL_connect(ssl)
             if rc != 1:
                 reply.error = _failure(ssl, rc, "handshake")
                 return reply
             reply.handshake_done = True
+            reply.resumed = _SSL_session_reused(ssl) == 1
             write_error = ""
             if request:
                 rc = _SSL_write(ssl, request, len(request))
@@ -211,6 +238,9 @@ def exchange(address, cert, key, extension_data, request, codepoint=DEFAULT_CODE
             _read_response(ssl, reply)  # after a failed write too: the server's alert may be waiting
             if write_error:
                 reply.error = f"{write_error}; {reply.error}"
+            if session is not None:  # after the read: TLS 1.3 tickets arrive after the handshake
+                session.replace(_SSL_get1_session(ssl))
+                reply.resumable = bool(session.handle) and _SSL_SESSION_is_resumable(session.handle) == 1
             return reply
     finally:
         if ssl:
