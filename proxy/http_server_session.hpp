@@ -56,7 +56,8 @@ struct HttpServerSessionOptions {
 class HttpServerSession {
 public:
     using RequestHandler = std::function<void(HttpRequest&& request, ResponseWriter writer)>;
-    // Runs once, from the event loop after the connection is gone; the owner may destroy the session in it.
+    // Runs once, from the event loop after the connection is gone; the owner may destroy the session in it
+    // (and only there, or outside any session callback: from inside on_request, call close() instead).
     using ClosedHandler = std::function<void()>;
 
     // Takes ownership of `connection` (an established, possibly TLS, bufferevent) and starts reading.

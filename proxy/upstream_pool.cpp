@@ -141,8 +141,8 @@ void UpstreamPool::drop_idle(UpstreamConnection* connection) {
 void UpstreamPool::complete(Pending* pending, UpstreamResult result) {
     std::unique_ptr<Pending> finished = std::move(*pending->position);
     pending_.erase(pending->position);
-    if (finished->connection) dispose_later(std::move(finished->connection));
-    if (finished->connecting) dispose_later(std::move(finished->connecting));
+    // A connection or attempt still held here is not running a callback (those paths moved it out):
+    // destroy it now, so it cannot call back into this finished request.
     if (result.ok()) ++stats_.responses;
     else ++stats_.failures;
     Done done = std::move(finished->done);
