@@ -259,6 +259,28 @@ TEST_CASE("a silent backend times out within the request timeout") {
     CHECK(backend.requests == 1);
 }
 
+TEST_CASE("a response arriving after the timeout is dropped with its connection; the pool goes on") {
+    EventLoop loop;
+    std::vector<ResponseWriter> late;
+    Backend backend(loop.base());
+    backend.on_request = [&](HttpRequest& request, ResponseWriter& writer) {
+        if (request.target != "/late") return false;
+        late.push_back(writer);
+        return true;
+    };
+    UpstreamPoolOptions options;
+    options.request_timeout_ms = 200;
+    UpstreamPool pool(loop.base(), make_tcp_connector(loop.base(), {"127.0.0.1", backend.server.port()}, 2000), options);
+    auto first = send_and_wait(loop, pool, make_request("/late"));
+    CHECK(first.failure.kind == UpstreamError::timeout);
+    late.front()(make_response(200, "too late"));
+    loop.run_for(50ms);
+    auto second = send_and_wait(loop, pool, make_request("/2"));
+    REQUIRE(second.ok());
+    CHECK(json::parse(second.response->body)["target"] == "/2");
+    CHECK(pool.stats().connections_opened == 2);
+}
+
 TEST_CASE("through the relay, an upstream failure becomes a 502 for the client") {
     EventLoop loop;
     Relay relay(loop.base(), unused_port(loop.base()));
