@@ -72,11 +72,14 @@ void OutboundListener::accept_connection(evutil_socket_t fd, std::string peer) {
     client->session = std::make_unique<HttpServerSession>(
         connection, options,
         [this, key](HttpRequest&& request, ResponseWriter writer) { on_request(*key, std::move(request), std::move(writer)); },
-        [this, key] {
-            clients_.erase(key);
-            metrics_.connection_closed();
-        });
+        [this, key] { on_client_closed(key); });
     clients_.emplace(key, std::move(client));
+}
+
+// Runs inside the session's own callback: the erase destroys that callback, so it comes last.
+void OutboundListener::on_client_closed(Client* key) {
+    metrics_.connection_closed();
+    clients_.erase(key);
 }
 
 void OutboundListener::on_request(Client& client, HttpRequest&& request, ResponseWriter writer) {

@@ -38,6 +38,7 @@ private:
     static void accepted(evconnlistener*, evutil_socket_t fd, sockaddr* address, int, void* self);
     void accept_connection(evutil_socket_t fd, std::string peer);
     void on_request(Client& client, HttpRequest&& request, ResponseWriter writer);
+    void on_client_closed(Client* key);
 
     event_base* base_;
     SettingsSlot<OutboundSettings>& settings_;
