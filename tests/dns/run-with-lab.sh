@@ -12,10 +12,11 @@ if [[ ${1:-} == --netns ]]; then
 fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/dance-dns-lab.XXXXXX")
 cleanup() {
-  "$lab_sh" stop "$dir" >/dev/null 2>&1 || true
+  "$lab_sh" stop "$dir/lab" >/dev/null 2>&1 || true
   rm -rf "$dir"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 if ((netns)); then
   "$lab_sh" exec-netns "$dir/lab" -- "$@"
 else
