@@ -95,13 +95,29 @@ void HttpServerSession::on_read(bufferevent*, void* self) { static_cast<HttpServ
 
 void HttpServerSession::on_write(bufferevent*, void* self) {
     auto* session = static_cast<HttpServerSession*>(self);
-    if (session->close_when_flushed_) session->close_now("connection_close");
+    // libevent may call this before a just-queued answer reached the socket: wait until it is all out.
+    if (evbuffer_get_length(bufferevent_get_output(session->connection_.get())) > 0) return;
+    if (session->close_when_flushed_ && !session->lingering_) session->linger_then_close();
+}
+
+// Closing with unread request bytes (an over-limit body, say) makes the kernel send RST, and the client's
+// kernel may then drop the answer we just wrote. So: shut down our side, discard what the client still sends
+// until its FIN or a short limit, then close.
+void HttpServerSession::linger_then_close() {
+    lingering_ = true;
+    ::shutdown(bufferevent_getfd(connection_.get()), SHUT_WR);
+    evbuffer_drain(bufferevent_get_input(connection_.get()), evbuffer_get_length(bufferevent_get_input(connection_.get())));
+    bufferevent_enable(connection_.get(), EV_READ);
+    static constexpr timeval linger_limit{1, 0};
+    evtimer_add(idle_timer_.get(), &linger_limit);
 }
 
 void HttpServerSession::on_event(bufferevent*, short what, void* self) {
     if (what & BEV_EVENT_CONNECTED) return;  // a TLS bufferevent finishing its handshake: not an ending
     auto* session = static_cast<HttpServerSession*>(self);
-    if (what & BEV_EVENT_EOF) {
+    if (session->lingering_) {
+        session->close_now("connection_close");
+    } else if (what & BEV_EVENT_EOF) {
         session->handle_client_eof();
     } else {
         session->close_now("io_error");
@@ -109,7 +125,8 @@ void HttpServerSession::on_event(bufferevent*, short what, void* self) {
 }
 
 void HttpServerSession::on_idle_timeout(evutil_socket_t, short, void* self) {
-    static_cast<HttpServerSession*>(self)->close_now("idle_timeout");
+    auto* session = static_cast<HttpServerSession*>(self);
+    session->close_now(session->lingering_ ? "connection_close" : "idle_timeout");
 }
 
 void HttpServerSession::on_closed_notice(evutil_socket_t, short, void* self) {
@@ -118,6 +135,11 @@ void HttpServerSession::on_closed_notice(evutil_socket_t, short, void* self) {
 }
 
 void HttpServerSession::read_requests() {
+    if (lingering_) {
+        evbuffer* input = bufferevent_get_input(connection_.get());
+        evbuffer_drain(input, evbuffer_get_length(input));
+        return;
+    }
     if (closed_ || in_read_loop_) return;
     in_read_loop_ = true;
     evbuffer* input = bufferevent_get_input(connection_.get());
@@ -202,7 +224,7 @@ void HttpServerSession::flush_ready_answers() {
 }
 
 void HttpServerSession::update_idle_timer() {
-    if (closed_) return;
+    if (closed_ || lingering_) return;
     if (pipeline_.empty() && !close_when_flushed_) {
         timeval timeout = to_timeval(options_.idle_ms);
         evtimer_add(idle_timer_.get(), &timeout);

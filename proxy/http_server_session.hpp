@@ -102,6 +102,7 @@ private:
     void update_idle_timer();
     void handle_client_eof();
     void close_now(std::string_view reason);
+    void linger_then_close();
 
     BuffereventPtr connection_;
     HttpServerSessionOptions options_;
@@ -121,6 +122,7 @@ private:
     bool continue_sent_ = false;
     bool in_read_loop_ = false;
     bool closed_ = false;
+    bool lingering_ = false;  // answered and shut down; discarding input until the client's FIN
 };
 
 }  // namespace dance::proxy

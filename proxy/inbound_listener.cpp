@@ -144,6 +144,7 @@ void InboundListener::start_session(std::shared_ptr<const InboundSettings> setti
     established->peer = std::move(peer);
     HttpServerSessionOptions options;
     options.idle_ms = settings->config.timeouts.idle_ms;
+    options.error_response = session_error_response;
     options.limits.max_body_bytes = settings->config.max_body_bytes;
     established->settings = std::move(settings);
     established->session = std::make_unique<HttpServerSession>(

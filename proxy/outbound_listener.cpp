@@ -68,6 +68,7 @@ void OutboundListener::accept_connection(evutil_socket_t fd, std::string peer) {
     const config::OutboundListener& config = settings_.get()->config;
     HttpServerSessionOptions options;
     options.idle_ms = config.timeouts.idle_ms;
+    options.error_response = session_error_response;
     options.limits.max_body_bytes = config.max_body_bytes;
     client->session = std::make_unique<HttpServerSession>(
         connection, options,

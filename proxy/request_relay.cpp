@@ -29,6 +29,10 @@ int status_for(UpstreamError kind) {
 
 }  // namespace
 
+HttpResponse session_error_response(int status, std::string_view problem) {
+    return make_response(status, error_answer_body("", problem), "application/json");
+}
+
 HttpResponse failure_response(const UpstreamFailure& failure, std::string_view request_body,
                               std::string_view peer_name) {
     return make_response(status_for(failure.kind), error_answer_body(request_body, describe(failure, peer_name)),

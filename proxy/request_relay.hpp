@@ -25,6 +25,10 @@ struct RequestOrigin {
 
 void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRoute& route, RequestOrigin origin);
 
+// The session's own error answers (400, 413, 431, ...) in the bare Backend Interfaces form
+// {"ResultCode":"Other","Description":...}: ChirpStack parses every body as JSON.
+HttpResponse session_error_response(int status, std::string_view problem);
+
 // The status and Backend Interfaces answer for a request that could not be relayed.
 HttpResponse failure_response(const UpstreamFailure& failure, std::string_view request_body,
                               std::string_view peer_name);
