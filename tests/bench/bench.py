@@ -5,6 +5,7 @@ TLS connection, cold-path latency per DNS mode. Started by run.sh; writes result
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -272,7 +273,8 @@ class Bench:
         for sort in ("dso", "dso,symbol"):
             done = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", sort, "--stdio",
                                    "--percent-limit", "1.5", "-g", "none"], capture_output=True, text=True)
-            texts.append("\n".join(line for line in done.stdout.splitlines() if line and not line.startswith("#")))
+            lines = [re.sub(r"(\s+-)+\s*$", "", line).rstrip() for line in done.stdout.splitlines()]
+            texts.append("\n".join(line for line in lines if line and not line.startswith("#")))
         return texts
 
     def section_profile(self):

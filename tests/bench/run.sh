@@ -6,8 +6,15 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD_DIR:-$REPO/build-release}
 
-cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DDANCE_TESTS=ON >/dev/null
-nice -n 10 cmake --build "$BUILD" -j2 --target dance-sidecar lorawan-join-server lorawan-ns-emulator handshake_load
+mkdir -p "$BUILD"
+echo "building Release in $BUILD (log: $BUILD/bench-build.log)"
+if ! { cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DDANCE_TESTS=ON &&
+       nice -n 10 cmake --build "$BUILD" -j2 \
+         --target dance-sidecar lorawan-join-server lorawan-ns-emulator handshake_load; } >"$BUILD/bench-build.log" 2>&1
+then
+  tail -n 40 "$BUILD/bench-build.log" >&2
+  exit 1
+fi
 
 # 10,000 held connections need as many descriptors in the server and in the load generator.
 ulimit -n "$(ulimit -Hn)"
