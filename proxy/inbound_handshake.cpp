@@ -82,6 +82,7 @@ void InboundHandshake::drive() {
         case SSL_ERROR_WANT_READ: return wait_for_socket(EV_READ);
         case SSL_ERROR_WANT_WRITE: return wait_for_socket(EV_WRITE);
         case SSL_ERROR_WANT_ASYNC: return on_paused();
+        case SSL_ERROR_WANT_ASYNC_JOB: return fail(reason::too_many_pending, "no free async job for the handshake");
         default: {
             std::string detail;
             std::string_view reason = classify_ssl_failure(ssl_error, detail);

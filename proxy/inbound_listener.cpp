@@ -83,6 +83,7 @@ void InboundListener::accept_connection(evutil_socket_t fd, std::string peer) {
     }
     metrics_.connection_opened();
     evutil_make_socket_nonblocking(fd);
+    set_no_delay(fd);
     auto entry = std::make_unique<Handshaking>();
     Handshaking* key = entry.get();
     entry->settings = settings;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 namespace dance::proxy {
 
@@ -22,6 +23,11 @@ ListenerPtr listen_on(event_base* base, const config::HostPort& address, evconnl
         evconnlistener_new_bind(base, on_accept, arg, flags, 1024, reinterpret_cast<sockaddr*>(&storage), length));
     if (!listener) error = "cannot listen on " + text + ": " + std::strerror(errno);
     return listener;
+}
+
+void set_no_delay(evutil_socket_t fd) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 std::string peer_to_string(const sockaddr* address) {

@@ -14,6 +14,10 @@ namespace dance::proxy {
 ListenerPtr listen_on(event_base* base, const config::HostPort& address, evconnlistener_cb on_accept, void* arg,
                       std::string& error);
 
+// Request/response traffic: without TCP_NODELAY, Nagle + delayed ACK can hold an answer's last segment
+// for 40 ms.
+void set_no_delay(evutil_socket_t fd);
+
 // "1.2.3.4:5678" / "[::1]:5678" of an accepted peer.
 std::string peer_to_string(const sockaddr* address);
 

@@ -56,6 +56,7 @@ void OutboundListener::accepted(evconnlistener*, evutil_socket_t fd, sockaddr* a
 
 void OutboundListener::accept_connection(evutil_socket_t fd, std::string peer) {
     evutil_make_socket_nonblocking(fd);
+    set_no_delay(fd);
     bufferevent* connection = bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (connection == nullptr) {
         evutil_closesocket(fd);

@@ -1,5 +1,7 @@
 #include "proxy/worker.hpp"
 
+#include <openssl/async.h>
+
 #include "dns/loop_mailbox.hpp"
 #include "dns/make_resolver.hpp"
 #include "proxy/inbound_listener.hpp"
@@ -37,7 +39,20 @@ bool Worker::start(std::string& error) {
     return error.empty();
 }
 
+namespace {
+
+// Each handshake paused on DNS holds an OpenSSL async job (a fibre with its own stack) until its lookup ends;
+// the pool is bounded so that a flood of stalled handshakes cannot grow memory without limit.
+size_t async_job_limit(const SharedRuntime& shared) {
+    size_t jobs = 8;  // jobs are also taken, briefly, by every SSL_do_handshake call that does not pause
+    for (const auto& listener : shared.inbound) jobs += listener->settings->get()->config.max_pending_dns;
+    return jobs;
+}
+
+}  // namespace
+
 void Worker::run(std::promise<std::string> started) {
+    ASYNC_init_thread(async_job_limit(shared_), 0);
     Loop loop;
     std::string error;
     try {
@@ -62,7 +77,7 @@ void Worker::run(std::promise<std::string> started) {
     if (!loop.mailbox && error.empty()) error = "cannot create the worker's mailbox";
     if (!error.empty()) {
         started.set_value(error);
-        return;
+        return;  // the Loop goes first; the thread's async jobs are freed at thread exit
     }
     {
         std::lock_guard lock(mailbox_mutex_);
