@@ -202,11 +202,10 @@ class Bench:
                  ours["bytes_per_connection"] <= theirs["bytes_per_connection"], "KiB")
 
     # ---- 4. cold path ----------------------------------------------------------------------------------
-    def cold_samples(self, port, zone, samples, names=None):
+    def cold_samples(self, port, zone, samples):
         times = []
         for i in range(samples):
-            # by default a new name under the *.cold wildcard TLSA each time
-            name = names[i] if names else f"b{i}-{uuid.uuid4().hex[:8]}.cold.{zone}"
+            name = f"b{i}-{uuid.uuid4().hex[:8]}.cold.{zone}"  # matched by the *.cold wildcard TLSA
             result = self.handshake_load(port, self.dane_client(name), "--count", "1", "--duration-s", "30")
             if result["succeeded"] != 1:
                 raise RuntimeError(f"cold path with {name} failed: {result['first_error']}")
@@ -245,7 +244,7 @@ class Bench:
         out = f"{self.workdir}/cold-recursive.json"
         netns_lab = f"{self.workdir}/lab-netns"
         args = ["bash", LAB_SH, "exec-netns", netns_lab, "--", "/usr/bin/python3", os.path.abspath(__file__),
-                "--cold-recursive-out", out, "--samples", str(min(samples, 8)), *self.binary_args()]
+                "--cold-recursive-out", out, "--samples", str(samples), *self.binary_args()]
         done = subprocess.run(args, capture_output=True, text=True, timeout=240)
         if done.returncode != 0 or not os.path.exists(out):
             print(f"  recursive mode failed: {done.stderr.strip()[-800:]}", flush=True)
@@ -322,18 +321,14 @@ def publish_cold_wildcard(lab):
 def cold_recursive_main(args):
     """Runs inside `lab.sh exec-netns`: recursive mode needs the fake root on port 53 of a private netns."""
     lab = read_lab_env(os.environ["LAB_DIR"])
-    # Explicit names: in recursive mode a second name under a wildcard TLSA fails ("no usable TLSA record").
-    names = [f"cold{i}.{lab['LAB_ZONE']}" for i in range(args.samples)]
-    for name in names:
-        subprocess.run(["bash", LAB_SH, "set-tlsa", lab["LAB_DIR"], name, lab["TLSA_NS_A"]], check=True,
-                       capture_output=True)
+    publish_cold_wildcard(lab)
     with tempfile.TemporaryDirectory(prefix="bench-netns-") as workdir:
         bench = Bench(args, workdir, lab)
         try:
             port_js = bench.start_join_server()
             port = procs.free_port()
             bench.start_inbound("inbound-recursive", port, port_js, dns_mode="recursive")
-            times = bench.cold_samples(port, lab["LAB_ZONE"], args.samples, names)
+            times = bench.cold_samples(port, lab["LAB_ZONE"], args.samples)
         except Exception:
             with open(f"{workdir}/inbound-recursive.log") as log:
                 sys.stderr.write(log.read()[-1500:])  # the sidecar's reason: its log dies with the netns
