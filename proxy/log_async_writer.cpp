@@ -1,5 +1,8 @@
 #include "proxy/log_async_writer.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,6 +36,8 @@ void AsyncLogWriter::enqueue(std::string_view line) {
             return;
         }
         queued_.append(line);
+        if (!writer_idle_) return;  // the writer will find the line when it looks again
+        writer_idle_ = false;
     }
     wake_.notify_one();
 }
@@ -44,7 +49,15 @@ void AsyncLogWriter::write_loop() {
         bool stopping = false;
         {
             std::unique_lock lock(mutex_);
+            writer_idle_ = true;
             wake_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
+            writer_idle_ = false;
+            if (!stopping_) {
+                // Let a burst of lines gather: one write and one wake-up per millisecond at most, not per line.
+                lock.unlock();
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                lock.lock();
+            }
             writing.swap(queued_);
             dropped = std::exchange(dropped_since_report_, 0);
             stopping = stopping_;

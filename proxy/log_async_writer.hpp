@@ -37,6 +37,7 @@ private:
     std::string queued_;
     uint64_t dropped_since_report_ = 0;
     bool stopping_ = false;
+    bool writer_idle_ = false;  // waiting on wake_: only then does a new line need a notify
     std::atomic<uint64_t> dropped_total_{0};
     std::thread thread_;
 };

@@ -20,6 +20,18 @@ struct BackendMessage {
 // Reads only the top-level fields above (and Result.ResultCode) without building a document, so key
 // material in the body is never copied. Returns nullopt when the body is not a JSON object.
 // Never throws, never logs.
-std::optional<BackendMessage> parse_backend_message(std::string_view body) noexcept;
+// `wanted` lets the relay stop reading once it has what it needs: the hot path wants only MessageType from
+// requests and ResultCode from answers, which come before the long PHYPayload and key fields.
+enum BackendField : unsigned {
+    field_message_type = 1u << 0,
+    field_sender_id = 1u << 1,
+    field_receiver_id = 1u << 2,
+    field_result_code = 1u << 3,
+    field_transaction_id = 1u << 4,
+    field_protocol_version = 1u << 5,
+    all_backend_fields = (1u << 6) - 1,
+};
+std::optional<BackendMessage> parse_backend_message(std::string_view body,
+                                                    unsigned wanted = all_backend_fields) noexcept;
 
 }  // namespace dance::proxy

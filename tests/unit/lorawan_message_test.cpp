@@ -66,3 +66,17 @@ TEST_CASE("deep nesting does not exhaust the stack") {
     REQUIRE(message);
     CHECK(message->message_type == "JoinReq");
 }
+
+TEST_CASE("reading stops once the wanted fields are known") {
+    // Truncated after MessageType: only an early stop can make this succeed.
+    std::string_view truncated = R"({"ProtocolVersion":"1.0","MessageType":"JoinReq","PHYPayload":"0001)";
+    auto message = dance::proxy::parse_backend_message(truncated, dance::proxy::field_message_type);
+    REQUIRE(message.has_value());
+    CHECK(message->message_type == "JoinReq");
+    CHECK_FALSE(dance::proxy::parse_backend_message(truncated).has_value());
+
+    std::string_view answer = R"({"MessageType":"JoinAns","Result":{"ResultCode":"Success"},"AppSKey":{"AESKey":"ab)";
+    auto result = dance::proxy::parse_backend_message(answer, dance::proxy::field_result_code);
+    REQUIRE(result.has_value());
+    CHECK(result->result_code == "Success");
+}
