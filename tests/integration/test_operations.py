@@ -221,3 +221,41 @@ def test_a_real_prometheus_scrapes_the_running_sidecars(lab, join_server, tmp_pa
         stop_process(prometheus)
         assert outbound.stop() == 0
         assert inbound.stop() == 0
+
+
+def test_kubernetes_secret_symlink_swap_reloads_the_certificate(lab, join_server):
+    # A Secret volume: tls.crt -> ..data/tls.crt, ..data -> ..<timestamp>/; an update writes a new
+    # timestamped directory and renames a new ..data symlink over the old one.
+    volume = pathlib.Path(tempfile.mkdtemp(prefix="secret-volume-"))
+    first = volume / "..2026_01_01"
+    first.mkdir()
+    shutil.copy(lab.pki("ns-a.pem"), first / "tls.crt")
+    shutil.copy(lab.pki("ns-a.key"), first / "tls.key")
+    (volume / "..data").symlink_to(first.name)
+    for name in ("tls.crt", "tls.key"):
+        (volume / name).symlink_to(f"..data/{name}")
+    inbound = Sidecar(inbound_config(lab, join_server.port, [lab.NAME_NS_A]), name="inbound")
+    config = outbound_config(lab, volume / "tls.crt", volume / "tls.key")
+    config["workers"] = 1  # one upstream pool: the second request must reuse the first connection
+    outbound = Sidecar(config, name="outbound")
+    try:
+        assert post(outbound_port(outbound))[0] == 200
+        expiry_before = outbound.metric("dance_certificate_expiry_timestamp_seconds")
+        second = volume / "..2026_01_02"
+        second.mkdir()
+        cert, key = make_key_pair(second, "next")  # valid 2 days: a different notAfter
+        os.rename(cert, second / "tls.crt")
+        os.rename(key, second / "tls.key")
+        (volume / "..data_tmp").symlink_to(second.name)
+        os.replace(volume / "..data_tmp", volume / "..data")
+        deadline = time.monotonic() + 15
+        while outbound.metric("dance_config_reloads_total", result="ok") < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert outbound.metric("dance_config_reloads_total", result="ok") == 1
+        expiry_after = outbound.metric("dance_certificate_expiry_timestamp_seconds")
+        assert expiry_after != expiry_before and expiry_after < time.time() + 3 * 86400
+        # The established pooled connection keeps working with the identity it was opened with.
+        assert post(outbound_port(outbound))[0] == 200
+    finally:
+        assert outbound.stop() == 0
+        assert inbound.stop() == 0
