@@ -219,31 +219,33 @@ void Sidecar::State::reload(std::string_view trigger) {
     log::error("config_reload_failed", {{"trigger", trigger}, {"error", error}, {"keeping", "previous configuration"}});
 }
 
-// All or nothing: every listener's new settings are built before any is swapped in.
-bool Sidecar::State::apply(const config::Config& next, std::string& error) {
-    if (next.inbound.size() != config.inbound.size() || next.outbound.size() != config.outbound.size()) {
+// New settings for every listener of one direction; listeners may not be added, removed, renamed or moved.
+template <typename Listener, typename Settings, typename Make>
+bool prepare_settings(const std::vector<Listener>& next, const std::vector<Listener>& current, Make make,
+                      uint16_t codepoint, std::vector<std::shared_ptr<const Settings>>& prepared, std::string& error) {
+    if (next.size() != current.size()) {
         error = "adding or removing listeners needs a restart";
         return false;
     }
+    for (size_t i = 0; i < next.size(); ++i) {
+        if (next[i].name != current[i].name || next[i].listen.to_string() != current[i].listen.to_string()) {
+            error = "listener " + next[i].name + ": renaming or moving a listener needs a restart";
+            return false;
+        }
+        prepared.push_back(make(next[i], codepoint, error));
+        if (!prepared.back()) return false;
+    }
+    return true;
+}
+
+// All or nothing: every listener's new settings are built before any is swapped in.
+bool Sidecar::State::apply(const config::Config& next, std::string& error) {
     std::vector<std::shared_ptr<const InboundSettings>> inbound;
     std::vector<std::shared_ptr<const OutboundSettings>> outbound;
-    for (size_t i = 0; i < next.inbound.size(); ++i) {
-        const auto& listener = next.inbound[i];
-        if (listener.name != config.inbound[i].name || !(listener.listen.to_string() == config.inbound[i].listen.to_string())) {
-            error = "listener " + listener.name + ": renaming or moving a listener needs a restart";
-            return false;
-        }
-        inbound.push_back(make_inbound_settings(listener, next.dane_clientid.codepoint, error));
-        if (!inbound.back()) return false;
-    }
-    for (size_t i = 0; i < next.outbound.size(); ++i) {
-        const auto& listener = next.outbound[i];
-        if (listener.name != config.outbound[i].name || !(listener.listen.to_string() == config.outbound[i].listen.to_string())) {
-            error = "listener " + listener.name + ": renaming or moving a listener needs a restart";
-            return false;
-        }
-        outbound.push_back(make_outbound_settings(listener, next.dane_clientid.codepoint, error));
-        if (!outbound.back()) return false;
+    uint16_t codepoint = next.dane_clientid.codepoint;
+    if (!prepare_settings(next.inbound, config.inbound, make_inbound_settings, codepoint, inbound, error) ||
+        !prepare_settings(next.outbound, config.outbound, make_outbound_settings, codepoint, outbound, error)) {
+        return false;
     }
     for (size_t i = 0; i < inbound.size(); ++i) shared.inbound[i]->settings->set(std::move(inbound[i]));
     for (size_t i = 0; i < outbound.size(); ++i) shared.outbound[i]->settings->set(std::move(outbound[i]));
