@@ -150,7 +150,11 @@ private:
 }  // namespace
 
 std::string server_tlsa_owner(const config::HostPort& upstream) {
-    return "_" + std::to_string(upstream.port) + "._tcp." + upstream.host;
+    std::string owner = "_";
+    owner += std::to_string(upstream.port);
+    owner += "._tcp.";
+    owner += upstream.host;
+    return owner;
 }
 
 Connector make_outbound_connector(event_base* base, dns::TlsaResolver& resolver,
