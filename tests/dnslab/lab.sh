@@ -2,9 +2,10 @@
 # Hermetic DNSSEC lab: a test PKI, nsd serving a signed fake root, TLD and example zone on loopback,
 # and a validating unbound in front of it. See README.md next to this script.
 #
-#   lab.sh start DIR [--netns]            build everything in DIR, start the servers, write DIR/lab.env
+#   lab.sh start DIR [--netns] [--dot]    build everything in DIR, start the servers, write DIR/lab.env
 #                                         and DIR/lab.json; --netns: inside a private network namespace,
-#                                         nsd on 127.0.0.1:53 and zones under TLD "lab"
+#                                         nsd on 127.0.0.1:53 and zones under TLD "lab"; --dot (or
+#                                         LAB_DOT=1): unbound also serves DNS over TLS on its own port
 #   lab.sh stop DIR                       stop the servers started in DIR (idempotent)
 #   lab.sh set-tlsa DIR OWNER "U S M HEX[; U S M HEX...]" [TTL]
 #                                         replace (or with "" delete) the TLSA RRset at OWNER, re-sign,
@@ -12,7 +13,8 @@
 #   lab.sh exec-netns DIR -- CMD [ARG...] run CMD in a new network namespace with a --netns lab started
 #                                         in DIR and its lab.env exported; stop the lab afterwards
 # Environment: LAB_BASE_PORT (nsd, unbound, unbound-control on BASE, BASE+1, BASE+2; default: free
-# ports), LAB_JS_PORT (also publish _PORT._tcp.js TLSA for a join server on that port).
+# ports), LAB_JS_PORT (also publish _PORT._tcp.js TLSA for a join server on that port), LAB_DOT=1
+# (same as --dot; the DoT port is BASE+3).
 set -euo pipefail
 
 LAB_SH=$(readlink -f "${BASH_SOURCE[0]}")
@@ -48,11 +50,12 @@ in_private_netns() {
 choose_ports() {
   local ports
   if [[ -n ${LAB_BASE_PORT:-} ]]; then
-    ports="$LAB_BASE_PORT $((LAB_BASE_PORT + 1)) $((LAB_BASE_PORT + 2))"
+    ports="$LAB_BASE_PORT $((LAB_BASE_PORT + 1)) $((LAB_BASE_PORT + 2)) $((LAB_BASE_PORT + 3))"
   else
-    ports=$(free_ports 3)
+    ports=$(free_ports $((LAB_DOT ? 4 : 3)))
   fi
-  read -r NSD_PORT UNBOUND_PORT UNBOUND_CONTROL_PORT <<<"$ports"
+  read -r NSD_PORT UNBOUND_PORT UNBOUND_CONTROL_PORT UNBOUND_DOT_PORT <<<"$ports"
+  ((LAB_DOT)) || UNBOUND_DOT_PORT=""
   [[ $LAB_MODE == netns ]] && NSD_PORT=53
   return 0
 }
@@ -68,7 +71,7 @@ start_with_ports() {  # $1: serial
     if wait_for_servers "$1"; then
       return 0
     fi
-    echo "attempt $attempt with ports $NSD_PORT $UNBOUND_PORT $UNBOUND_CONTROL_PORT failed" >>"$LAB_DIR/start.log"
+    echo "attempt $attempt with ports $NSD_PORT $UNBOUND_PORT $UNBOUND_CONTROL_PORT $UNBOUND_DOT_PORT failed" >>"$LAB_DIR/start.log"
     stop_servers
     [[ -z ${LAB_BASE_PORT:-} ]] || break
   done
@@ -76,17 +79,24 @@ start_with_ports() {  # $1: serial
   die "the servers did not start; logs are in $LAB_DIR"
 }
 
-cmd_start() {  # $1: dir, $2: optional --netns
-  [[ $# -ge 1 ]] || die "usage: lab.sh start DIR [--netns]"
+cmd_start() {  # $1: dir, then the options --netns, --dot
+  [[ $# -ge 1 ]] || die "usage: lab.sh start DIR [--netns] [--dot]"
+  local dir=$1 option
+  shift
   LAB_MODE=host
-  if [[ ${2:-} == --netns ]]; then
-    LAB_MODE=netns
+  [[ ${LAB_DOT:-0} == 1 ]] && LAB_DOT=1 || LAB_DOT=0
+  for option in "$@"; do
+    case $option in
+      --netns) LAB_MODE=netns ;;
+      --dot) LAB_DOT=1 ;;
+      *) die "unknown option $option" ;;
+    esac
+  done
+  if [[ $LAB_MODE == netns ]]; then
     in_private_netns || die "--netns needs a private network namespace (use lab.sh exec-netns, or unshare -rn)"
     ip link set lo up
-  elif [[ -n ${2:-} ]]; then
-    die "unknown option $2"
   fi
-  set_paths "$1"
+  set_paths "$dir"
   [[ ! -e $LAB_DIR/lab.env ]] || die "$LAB_DIR already holds a lab; stop it and use a fresh directory"
   trap stop_servers EXIT  # a start that fails half-way leaves nothing running
   LAB_TLD=${LAB_TLD:-$([[ $LAB_MODE == netns ]] && echo lab || echo test)}
@@ -99,6 +109,7 @@ cmd_start() {  # $1: dir, $2: optional --netns
 
   make_dnssec_keys &
   make_pki
+  ((LAB_DOT)) && make_dot_pki
   wait
   [[ -f $KEYS_DIR/key-for-.name ]] || die "ldns-keygen failed"
   define_tlsa_values

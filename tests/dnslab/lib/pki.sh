@@ -36,3 +36,14 @@ make_pki() {
     [[ -s $PKI_DIR/$stem.pem && -s $PKI_DIR/$stem.key ]] || die "could not create $stem.pem"
   done
 }
+
+# --dot: a CA of its own (so org-ca is a CA that did not sign the resolver) and unbound's certificate.
+make_dot_pki() {
+  DOT_AUTH_NAME=resolver.$LAB_ZONE
+  DOT_CA_FILE=$PKI_DIR/dot-ca.pem
+  self_signed dot-ca "Lab DoT CA" "" org_ca "${EC_KEY[@]}" || die "could not create the DoT CA"
+  LAB_SAN=DNS:$DOT_AUTH_NAME openssl req -x509 -noenc "${EC_KEY[@]}" -keyout "$PKI_DIR/resolver.key" \
+    -out "$PKI_DIR/resolver.pem" -CA "$DOT_CA_FILE" -CAkey "$PKI_DIR/dot-ca.key" -days 30 \
+    -subj "/CN=$DOT_AUTH_NAME" -config "$CNF" -extensions ca_signed_server 2>/dev/null ||
+    die "could not create resolver.pem"
+}

@@ -82,9 +82,21 @@ remote-control:
   control-port: $UNBOUND_CONTROL_PORT
   control-use-cert: no
 END
+  ((LAB_DOT)) && write_unbound_dot_listener
   for zone in . "$LAB_TLD." "$LAB_ZONE." "$INSECURE_ZONE."; do
     printf 'stub-zone:\n  name: "%s"\n  stub-addr: %s@%s\n' "$zone" "$NSD_ADDR" "$NSD_PORT" >>"$UNBOUND_CONF"
   done
+}
+
+# --dot: a second interface that speaks only DNS over TLS (server: section, so before any stub-zone).
+write_unbound_dot_listener() {
+  cat >>"$UNBOUND_CONF" <<END
+server:
+  interface: $UNBOUND_ADDR@$UNBOUND_DOT_PORT
+  tls-port: $UNBOUND_DOT_PORT
+  tls-service-key: "$PKI_DIR/resolver.key"
+  tls-service-pem: "$PKI_DIR/resolver.pem"
+END
 }
 
 start_servers() {
@@ -124,6 +136,7 @@ wait_for_servers() {  # $1: serial nsd must serve
   owns_port "$(cat "$PIDS_DIR/nsd")" u "$NSD_PORT" || return 1
   owns_port "$(cat "$PIDS_DIR/unbound")" u "$UNBOUND_PORT" || return 1
   owns_port "$(cat "$PIDS_DIR/unbound")" t "$UNBOUND_CONTROL_PORT" || return 1
+  if ((LAB_DOT)); then owns_port "$(cat "$PIDS_DIR/unbound")" t "$UNBOUND_DOT_PORT" || return 1; fi
   record_nsd_workers
 }
 
