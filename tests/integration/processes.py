@@ -14,6 +14,8 @@ import tempfile
 import time
 import urllib.request
 
+from sidecar import free_port, parse_metrics, sanitizer_report
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 # The golden device of ../shared/lorawan-vectors.md: last JoinNonce 65535, so the next JoinAns is the golden one.
 GOLDEN_DEVICE = "0102030405060708:01020304050607080102030405060708:01020304050607080102030405060708:65535"
@@ -31,12 +33,6 @@ def binary(variable, fallback):
     if not os.access(path, os.X_OK):
         raise RuntimeError(f"{variable}: {path} is not an executable (build first)")
     return path
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_port(port, timeout=10.0, process=None):
@@ -147,20 +143,14 @@ class Sidecar(Process):
         return self.admin_get("/metrics")[1]
 
     def metric(self, name, **labels):
-        """Value of one series (0 if absent); labels must match exactly those given (subset match)."""
-        total = 0.0
-        for line in self.metrics_text().splitlines():
-            if not line.startswith(name + "{") and not line.startswith(name + " "):
-                continue
-            series, value = line.rsplit(" ", 1)
-            if all(f'{key}="{wanted}"' in series for key, wanted in labels.items()):
-                total += float(value)
-        return total
+        """Sum of the series of `name` whose labels include all of `labels` (0 if none)."""
+        wanted = {(key, str(value)) for key, value in labels.items()}
+        return sum(value for (series, series_labels), value in parse_metrics(self.metrics_text()).items()
+                   if series == name and wanted <= series_labels)
 
     def sanitizer_reports(self):
-        text = self.log()
-        return [line for line in text.splitlines()
-                if "ERROR: AddressSanitizer" in line or "runtime error:" in line or "ERROR: LeakSanitizer" in line]
+        report = sanitizer_report(self.log())
+        return [report] if report else []
 
 
 def post(port, body=GOLDEN_JOINREQ, path="/api", timeout=10):
