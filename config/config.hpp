@@ -43,6 +43,7 @@ struct DnsConfig {
     std::string trust_anchors;        // file with DS/DNSKEY records; "" = built-in root anchor
     DnsTransport transport = DnsTransport::udp;
     std::string tls_auth_name;
+    std::string tls_ca_file;          // PEM CAs that authenticate a DoT resolver; "" = system store
     uint32_t timeout_ms = 2000;
     DnsCacheConfig cache;
 };

@@ -81,15 +81,23 @@ void check_ad_bit_path(LoadContext& context, const YamlMap& dns, const DnsConfig
     }
 }
 
+// Set, even if invalid (that was reported already); "" means not set.
+bool is_set(const YamlMap& map, std::string_view key) {
+    const YAML::Node* node = map.value(key);
+    return node && !(node->IsScalar() && node->Scalar().empty());
+}
+
 void check_transport(LoadContext& context, const YamlMap& dns, const DnsConfig& config) {
-    // Set, even if invalid (that was reported already); "" means not set.
-    const YAML::Node* auth_name = dns.value("tls_auth_name");
-    bool has_auth_name = auth_name && !(auth_name->IsScalar() && auth_name->Scalar().empty());
+    bool has_auth_name = is_set(dns, "tls_auth_name");
     if (config.transport == DnsTransport::tls && !has_auth_name)
         context.report(dns.path_of("transport"),
                        "transport tls needs tls_auth_name (the name in the resolver's certificate)");
-    if (config.transport != DnsTransport::tls && has_auth_name)
-        context.report(dns.path_of("tls_auth_name"), "tls_auth_name is only used with transport: tls");
+    if (config.transport != DnsTransport::tls) {
+        if (has_auth_name)
+            context.report(dns.path_of("tls_auth_name"), "tls_auth_name is only used with transport: tls");
+        if (is_set(dns, "tls_ca_file"))
+            context.report(dns.path_of("tls_ca_file"), "tls_ca_file is only used with transport: tls");
+    }
     if (config.mode == DnsMode::trust_ad && !config.trust_anchors.empty())
         context.report(dns.path_of("trust_anchors"),
                        "trust_anchors are not used in mode trust-ad (the resolver validates)");
@@ -99,7 +107,7 @@ void check_transport(LoadContext& context, const YamlMap& dns, const DnsConfig& 
 
 void read_dns(const YamlMap& root, DnsConfig& out) {
     YamlMap dns = root.child("dns", {"resolvers", "mode", "root_servers", "trust_anchors", "transport",
-                                     "tls_auth_name", "timeout_ms", "cache"});
+                                     "tls_auth_name", "tls_ca_file", "timeout_ms", "cache"});
     LoadContext& context = dns.context();
     bool resolvers_valid = true;
     if (dns.value("resolvers")) resolvers_valid = dns.read("resolvers", out.resolvers, read_resolvers);
@@ -115,6 +123,7 @@ void read_dns(const YamlMap& root, DnsConfig& out) {
                  one_of<DnsTransport>(
                      {{"udp", DnsTransport::udp}, {"tcp", DnsTransport::tcp}, {"tls", DnsTransport::tls}}));
     dns.read("tls_auth_name", out.tls_auth_name, read_optional_host_name);
+    read_file_path(dns, "tls_ca_file", out.tls_ca_file, true);
     dns.read("timeout_ms", out.timeout_ms, integer_between<uint32_t>(1, 60000));
     YamlMap cache = dns.child("cache", {"max_entries", "max_ttl_s", "negative_ttl_s"});
     cache.read("max_entries", out.cache.max_entries, integer_between<uint32_t>(0, 100000000));

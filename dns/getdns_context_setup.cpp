@@ -61,17 +61,28 @@ void set_upstreams(getdns_context* context, const config::DnsConfig& config) {
         check(getdns_dict_set_int(upstream.get(), "port", port), "upstream port");
         if (config.transport == config::DnsTransport::tls) {
             check(getdns_dict_set_int(upstream.get(), "tls_port", port), "upstream tls_port");
-            if (!config.tls_auth_name.empty()) set_string(upstream.get(), "tls_auth_name", config.tls_auth_name);
+            set_string(upstream.get(), "tls_auth_name", config.tls_auth_name);
         }
         append(upstreams.get(), upstream.get());
     }
     check(getdns_context_set_upstream_recursive_servers(context, upstreams.get()), "dns.resolvers");
 }
 
+// DNS over TLS and nothing else: no fallback to plaintext, and a resolver that cannot prove it is
+// tls_auth_name (a certificate chaining to tls_ca_file, or the system store) gets no query.
+void set_tls_only(getdns_context* context, const config::DnsConfig& config) {
+    if (config.tls_auth_name.empty())
+        throw ResolverSetupError("transport tls needs dns.tls_auth_name (the name in the resolver's certificate)");
+    getdns_transport_list_t tls_only[] = {GETDNS_TRANSPORT_TLS};
+    check(getdns_context_set_dns_transport_list(context, 1, tls_only), "dns.transport");
+    check(getdns_context_set_tls_authentication(context, GETDNS_AUTHENTICATION_REQUIRED), "dns.tls_auth_name");
+    if (!config.tls_ca_file.empty())
+        check(getdns_context_set_tls_ca_file(context, config.tls_ca_file.c_str()), "dns.tls_ca_file");
+}
+
 void set_transport(getdns_context* context, const config::DnsConfig& config) {
     getdns_transport_list_t udp_then_tcp[] = {GETDNS_TRANSPORT_UDP, GETDNS_TRANSPORT_TCP};
     getdns_transport_list_t tcp_only[] = {GETDNS_TRANSPORT_TCP};
-    getdns_transport_list_t tls_only[] = {GETDNS_TRANSPORT_TLS};
     switch (config.transport) {
         case config::DnsTransport::udp:
             check(getdns_context_set_dns_transport_list(context, 2, udp_then_tcp), "dns.transport");
@@ -80,11 +91,7 @@ void set_transport(getdns_context* context, const config::DnsConfig& config) {
             check(getdns_context_set_dns_transport_list(context, 1, tcp_only), "dns.transport");
             break;
         case config::DnsTransport::tls:
-            check(getdns_context_set_dns_transport_list(context, 1, tls_only), "dns.transport");
-            check(getdns_context_set_tls_authentication(
-                      context, config.tls_auth_name.empty() ? GETDNS_AUTHENTICATION_NONE
-                                                            : GETDNS_AUTHENTICATION_REQUIRED),
-                  "dns.tls_auth_name");
+            set_tls_only(context, config);
             break;
     }
 }
