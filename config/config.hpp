@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,8 @@ struct ClientAuthConfig {
     ClientAuthMode mode = ClientAuthMode::require;
     std::vector<std::string> allow;  // exact names or "*.zone"; lower-cased by the loader
     std::string ca_file;             // enables PKIX usages 0 and 1; "" = DANE-TA/EE only
+    // allow entry -> the LoRaWAN SenderIDs (lower-case hex, no 0x) its clients may send; empty = no binding
+    std::map<std::string, std::vector<std::string>> sender_ids;
 };
 
 struct InboundTimeouts {

@@ -1,17 +1,101 @@
+#include <algorithm>
+#include <cctype>
+
 #include "config/listener_list.hpp"
 #include "config/name_values.hpp"
 #include "config/section_readers.hpp"
 #include "config/yaml_values.hpp"
+#include "dns/dns_name.hpp"
 
 namespace dance::config {
 namespace {
 
+// A LoRaWAN SenderID as TS002 writes it: a NetID (6 hex digits) or an EUI-64 (16), after any 0x.
+std::string why_invalid_sender_id(std::string_view digits) {
+    auto is_hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), is_hex)) return "not hexadecimal";
+    if (digits.size() != 6 && digits.size() != 16)
+        return "expected 6 hex digits (NetID) or 16 (JoinEUI/DevEUI), got " + std::to_string(digits.size());
+    return "";
+}
+
+std::string_view without_hex_prefix(std::string_view id) {
+    return id.starts_with("0x") || id.starts_with("0X") ? id.substr(2) : id;
+}
+
+bool read_sender_id_list(LoadContext& context, const YAML::Node& node, const std::string& path,
+                         std::vector<std::string>& out) {
+    std::vector<std::string> written;
+    if (!read_string_list(context, node, path, written)) return false;
+    if (written.empty()) {
+        context.report(node.Mark(), path,
+                       "empty SenderID list: name the SenderIDs this client may use, or drop the entry");
+        return false;
+    }
+    bool all_valid = true;
+    for (size_t i = 0; i < written.size(); ++i) {
+        std::string_view digits = without_hex_prefix(written[i]);
+        if (std::string why = why_invalid_sender_id(digits); !why.empty()) {
+            context.report(node[i].Mark(), index_path(path, i), "invalid SenderID \"" + written[i] + "\": " + why);
+            all_valid = false;
+            continue;
+        }
+        out.push_back(dns::lower_case(digits));
+    }
+    return all_valid;
+}
+
+std::string not_an_allow_entry(const std::string& key, const std::vector<std::string>& allow) {
+    std::string message = "\"" + key + "\" is not an entry of client_auth.allow";
+    auto covering = std::find_if(allow.begin(), allow.end(),
+                                 [&](const std::string& entry) { return dns::allow_entry_matches(entry, key); });
+    if (covering != allow.end()) message += " (keys are allow entries: \"" + *covering + "\" covers this name)";
+    return message;
+}
+
+// sender_ids: {allow entry: [SenderID, ...]}. Keys must be entries of `allow` (checked only when the
+// allow list itself was valid, so one mistake is not reported twice).
+void read_sender_ids(const YamlMap& auth, const std::vector<std::string>* allow,
+                     std::map<std::string, std::vector<std::string>>& out) {
+    const YAML::Node* node = auth.value("sender_ids");
+    if (!node) return;
+    LoadContext& context = auth.context();
+    const std::string path = auth.path_of("sender_ids");
+    if (!node->IsMap()) {
+        context.report(node->Mark(), path,
+                       "expected a mapping of allow entries to SenderID lists, got " + describe(*node));
+        return;
+    }
+    std::map<std::string, int> first_line;
+    for (const auto& pair : *node) {  // yaml-cpp: iterator->first is a temporary, the pair is not
+        const YAML::Node& key = pair.first;
+        if (!key.IsScalar()) {
+            context.report(key.Mark(), path, "keys must be allow entries, got " + describe(key));
+            continue;
+        }
+        const std::string entry = dns::lower_case(key.Scalar());
+        const std::string entry_path = path + "[\"" + key.Scalar() + "\"]";
+        if (allow && std::find(allow->begin(), allow->end(), entry) == allow->end()) {
+            context.report(key.Mark(), entry_path, not_an_allow_entry(key.Scalar(), *allow));
+            continue;
+        }
+        if (auto [first, inserted] = first_line.emplace(entry, key.Mark().line + 1); !inserted) {
+            context.report(key.Mark(), entry_path,
+                           "duplicate entry (first given on line " + std::to_string(first->second) + ")");
+            continue;
+        }
+        std::vector<std::string> ids;
+        if (read_sender_id_list(context, pair.second, entry_path, ids)) out[entry] = std::move(ids);
+    }
+}
+
 void read_client_auth(const YamlMap& listener, ClientAuthConfig& out) {
-    YamlMap auth = listener.child("client_auth", {"mode", "allow", "ca_file"});
+    YamlMap auth = listener.child("client_auth", {"mode", "allow", "ca_file", "sender_ids"});
     auth.read("mode", out.mode,
               one_of<ClientAuthMode>({{"require", ClientAuthMode::require}, {"optional", ClientAuthMode::optional}}));
-    auth.require("allow", out.allow, read_allow_list);
+    bool allow_valid = auth.require("allow", out.allow, read_allow_list);
     read_file_path(auth, "ca_file", out.ca_file, true);
+    read_sender_ids(auth, allow_valid ? &out.allow : nullptr, out.sender_ids);
 }
 
 void read_timeouts(const YamlMap& listener, InboundTimeouts& out) {

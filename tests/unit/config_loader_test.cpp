@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -149,6 +150,21 @@ TEST_CASE("a loaded inbound config carries every value, names lower-cased, paths
     CHECK(listener.timeouts.backend_ms == 5000);
     CHECK(listener.max_pending_dns == 1024);
     CHECK(fs::equivalent(config.source_file, directory.path() / "valid_inbound.yaml"));
+}
+
+TEST_CASE("client_auth.sender_ids: keys and SenderIDs are stored lower-cased, without 0x; default empty") {
+    ConfigDirectory directory;
+    LoadResult result = directory.load("valid_sender_ids.yaml");
+    INFO(joined(messages(result)));
+    REQUIRE(result.ok());
+    using SenderIds = std::map<std::string, std::vector<std::string>>;
+    CHECK(result.config->inbound[0].client_auth.sender_ids ==
+          SenderIds{{"_ns-client.ns.operator-a.example", {"010203"}},
+                    {"*.operator-b.example", {"00000b", "0807060504030201", "abcdef"}}});
+
+    LoadResult without = directory.load("valid_inbound.yaml");
+    REQUIRE(without.ok());
+    CHECK(without.config->inbound[0].client_auth.sender_ids.empty());
 }
 
 TEST_CASE("a loaded outbound config keeps defaults for absent keys and canonical IPv6") {
