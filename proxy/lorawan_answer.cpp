@@ -11,8 +11,8 @@ constexpr std::string_view kRequestSuffix = "Req";
 constexpr std::string_view kAnswerSuffix = "Ans";
 constexpr const char* kDefaultProtocolVersion = "1.0";
 
-nlohmann::ordered_json other_result(std::string_view description) {
-    return {{"ResultCode", "Other"}, {"Description", std::string(description)}};
+nlohmann::ordered_json error_result(std::string_view result_code, std::string_view description) {
+    return {{"ResultCode", std::string(result_code)}, {"Description", std::string(description)}};
 }
 
 std::string serialize(const nlohmann::ordered_json& answer) {
@@ -29,11 +29,12 @@ std::string answer_type_for(std::string_view message_type) {
     return answer;
 }
 
-std::string error_answer_body(std::string_view request_body, std::string_view description) {
+std::string error_answer_body(std::string_view request_body, std::string_view description,
+                              std::string_view result_code) {
     try {
         const auto request = parse_backend_message(request_body);
         const std::string answer_type = request ? answer_type_for(request->message_type) : "";
-        if (answer_type.empty()) return serialize(other_result(description));
+        if (answer_type.empty()) return serialize(error_result(result_code, description));
 
         nlohmann::ordered_json answer;
         answer["ProtocolVersion"] =
@@ -42,7 +43,7 @@ std::string error_answer_body(std::string_view request_body, std::string_view de
         answer["ReceiverID"] = request->sender_id;
         if (request->transaction_id) answer["TransactionID"] = *request->transaction_id;
         answer["MessageType"] = answer_type;
-        answer["Result"] = other_result(description);
+        answer["Result"] = error_result(result_code, description);
         return serialize(answer);
     } catch (...) {  // only allocation failure can get here
         return R"({"ResultCode":"Other","Description":"internal error"})";

@@ -12,7 +12,9 @@ namespace dance::proxy {
 // A body that is not a JSON object with a "...Req" MessageType gets the bare form
 // {"ResultCode":"Other","Description":description}, as ChirpStack v3's join server answers bad JSON.
 // Never throws; the request's other fields (key material) are never copied.
-std::string error_answer_body(std::string_view request_body, std::string_view description);
+// `result_code` replaces "Other" where a more precise TS002 code applies (e.g. "UnknownSender").
+std::string error_answer_body(std::string_view request_body, std::string_view description,
+                              std::string_view result_code = "Other");
 
 // "JoinReq" -> "JoinAns"; "" when message_type is not a request type.
 std::string answer_type_for(std::string_view message_type);

@@ -78,3 +78,15 @@ TEST_CASE("descriptions are escaped, and invalid UTF-8 does not throw") {
     const std::string body = error_answer_body(R"({"MessageType":"JoinReq"})", "bad \xff byte");
     CHECK(json::accept(body));
 }
+
+TEST_CASE("a given ResultCode replaces Other in both forms") {
+    const json answer = json::parse(error_answer_body(
+        R"({"ProtocolVersion":"1.0","SenderID":"000202","ReceiverID":"0807060504030201","TransactionID":9,)"
+        R"("MessageType":"PRStartReq"})",
+        "SenderID not bound", "UnknownSender"));
+    CHECK(answer["MessageType"] == "PRStartAns");
+    CHECK(answer["ReceiverID"] == "000202");
+    CHECK(answer["Result"] == json{{"ResultCode", "UnknownSender"}, {"Description", "SenderID not bound"}});
+    CHECK(json::parse(error_answer_body("not json", "no", "UnknownSender")) ==
+          json{{"ResultCode", "UnknownSender"}, {"Description", "no"}});
+}
