@@ -5,6 +5,7 @@
 #include "proxy/handshake_reason.hpp"
 #include "proxy/listen_socket.hpp"
 #include "proxy/log.hpp"
+#include "proxy/lorawan_answer.hpp"
 #include "proxy/request_relay.hpp"
 #include "proxy/upstream_tcp_connector.hpp"
 
@@ -23,6 +24,30 @@ struct InboundListener::Established {
     std::string peer;
     std::unique_ptr<HttpServerSession> session;
 };
+
+namespace {
+
+constexpr std::string_view unknown_sender = "UnknownSender";
+constexpr size_t logged_sender_id_max = 64;  // the SenderID comes from the client: bound what we log
+
+// The client claimed a SenderID its DANE identity is not bound to: answer as a TS002 peer would
+// (UnknownSender) and forward nothing.
+void refuse_unbound_sender(ListenerMetrics& metrics, const RequestOrigin& origin, const HttpRequest& request,
+                           ResponseWriter& writer, const SenderVerdict& verdict) {
+    std::string_view sender_id = std::string_view(verdict.sender_id).substr(0, logged_sender_id_max);
+    log::warn("sender_not_bound", {{"listener", metrics.name()}, {"client_id", origin.identity},
+                                   {"sender_id", sender_id}});
+    metrics.request(403, 0);
+    metrics.lorawan_message(verdict.message_type, unknown_sender);
+    log::access({metrics.name(), metrics.direction(), origin.client, origin.identity, request.method,
+                 request.target, 403, verdict.message_type, unknown_sender, 0});
+    std::string description = origin.identity.empty()
+                                  ? "SenderIDs are bound to DANE identities: this client is not authenticated"
+                                  : "SenderID not bound to client identity " + origin.identity;
+    writer.send(make_response(403, error_answer_body(request.body, description, unknown_sender), "application/json"));
+}
+
+}  // namespace
 
 InboundListener::InboundListener(event_base* base, dns::TlsaResolver& resolver,
                                  SettingsSlot<InboundSettings>& settings, ListenerMetrics& metrics,
@@ -163,6 +188,11 @@ void InboundListener::on_request(Established& connection, HttpRequest&& request,
     if (!connection.identity.empty()) {
         request.add_header(settings.config.identity_header, connection.identity);
         request.add_header(matched_tlsa_header, connection.matched_tlsa);
+    }
+    if (settings.sender_binding.enabled()) {
+        SenderVerdict verdict = settings.sender_binding.check(connection.identity, request.body);
+        if (!verdict.allowed)
+            return refuse_unbound_sender(metrics_, {connection.identity, connection.peer}, request, writer, verdict);
     }
     RelayRoute route{metrics_, backend_pool(settings), "backend"};
     relay_request(std::move(request), std::move(writer), route, {connection.identity, connection.peer});

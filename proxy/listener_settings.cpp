@@ -22,6 +22,7 @@ std::shared_ptr<const InboundSettings> make_inbound_settings(const config::Inbou
     settings->policy.allow = listener.client_auth.allow;
     settings->policy.pkix_usages = !listener.client_auth.ca_file.empty();
     settings->policy.handshake_ms = listener.timeouts.handshake_ms;
+    settings->sender_binding = SenderBinding(listener.client_auth.sender_ids);
     return settings;
 }
 

@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "proxy/inbound_handshake.hpp"
 #include "proxy/openssl_handles.hpp"
+#include "proxy/sender_binding.hpp"
 
 namespace dance::proxy {
 
@@ -16,6 +17,7 @@ struct InboundSettings {
     config::InboundListener config;
     SharedSslCtx tls;
     ClientAuthPolicy policy;
+    SenderBinding sender_binding;
 };
 
 struct OutboundSettings {
