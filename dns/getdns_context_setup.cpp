@@ -68,6 +68,8 @@ void set_upstreams(getdns_context* context, const config::DnsConfig& config) {
     check(getdns_context_set_upstream_recursive_servers(context, upstreams.get()), "dns.resolvers");
 }
 
+constexpr uint64_t dot_idle_timeout_ms = 10000;
+
 // DNS over TLS and nothing else: no fallback to plaintext, and a resolver that cannot prove it is
 // tls_auth_name (a certificate chaining to tls_ca_file, or the system store) gets no query.
 void set_tls_only(getdns_context* context, const config::DnsConfig& config) {
@@ -78,6 +80,9 @@ void set_tls_only(getdns_context* context, const config::DnsConfig& config) {
     check(getdns_context_set_tls_authentication(context, GETDNS_AUTHENTICATION_REQUIRED), "dns.tls_auth_name");
     if (!config.tls_ca_file.empty())
         check(getdns_context_set_tls_ca_file(context, config.tls_ca_file.c_str()), "dns.tls_ca_file");
+    // Keep the connection between lookups: a new one per lookup costs a handshake, and unbound's
+    // session tickets ahead of the answer meet Nagle and a delayed ACK (+40 ms per lookup, measured).
+    check(getdns_context_set_idle_timeout(context, dot_idle_timeout_ms), "DoT idle timeout");
 }
 
 void set_transport(getdns_context* context, const config::DnsConfig& config) {
