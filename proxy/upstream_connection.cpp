@@ -149,8 +149,10 @@ unsigned long UpstreamConnection::take_tls_error() {
     return chosen != 0 && ERR_GET_LIB(chosen) == 0 ? 0 : chosen;
 }
 
+// Reading stays enabled: the pool either drops this connection or watches it idle next, and toggling
+// EV_READ off and on again would cost two epoll_ctl calls per request. Bytes arriving in between stay
+// buffered and are judged by watch_idle().
 void UpstreamConnection::finish(ExchangeOutcome outcome) {
-    bufferevent_disable(connection_.get(), EV_READ);
     auto done = std::move(exchange_done_);
     exchange_done_ = nullptr;
     done(std::move(outcome));  // may destroy this connection: nothing after
