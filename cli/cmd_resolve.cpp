@@ -26,6 +26,7 @@ struct ResolveOptions {
     std::vector<std::string> root_servers;
     std::string transport;
     std::string tls_auth_name;
+    std::string tls_ca_file;
     std::optional<uint32_t> timeout_ms;
     std::vector<std::string> names;
 };
@@ -90,6 +91,7 @@ config::DnsConfig dns_config_from(const ResolveOptions& options) {
     if (!options.trust_anchors.empty()) dns.trust_anchors = options.trust_anchors;
     if (!options.root_servers.empty()) dns.root_servers = options.root_servers;
     if (!options.tls_auth_name.empty()) dns.tls_auth_name = options.tls_auth_name;
+    if (!options.tls_ca_file.empty()) dns.tls_ca_file = options.tls_ca_file;
     if (options.timeout_ms) dns.timeout_ms = *options.timeout_ms;
     return dns;
 }
@@ -143,6 +145,8 @@ void add_resolve_command(CLI::App& app, int& exit_code) {
     command->add_option("--root-server", options->root_servers, "root server IP for recursive mode (repeatable)");
     command->add_option("--transport", options->transport, "udp | tcp | tls");
     command->add_option("--tls-auth-name", options->tls_auth_name, "resolver name to authenticate over TLS");
+    command->add_option("--tls-ca-file", options->tls_ca_file,
+                        "PEM CAs that authenticate the resolver over TLS (default: the system store)");
     command->add_option("--timeout-ms", options->timeout_ms, "lookup timeout in milliseconds");
     command->add_option("names", options->names, "TLSA owner names, looked up exactly as given")->required();
     command->callback([options, &exit_code] {
