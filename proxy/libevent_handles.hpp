@@ -7,15 +7,12 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "proxy/free_with.hpp"
+
 namespace dance::proxy {
 
 template <auto free_function>
-struct LibeventDeleter {
-    template <typename T>
-    void operator()(T* handle) const {
-        free_function(handle);
-    }
-};
+using LibeventDeleter = FreeWith<free_function>;
 
 using EventBasePtr = std::unique_ptr<event_base, LibeventDeleter<event_base_free>>;
 using EventPtr = std::unique_ptr<event, LibeventDeleter<event_free>>;

@@ -8,15 +8,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "proxy/free_with.hpp"
+
 namespace dance::proxy {
 
 template <auto free_function>
-struct OpenSslDeleter {
-    template <typename T>
-    void operator()(T* handle) const {
-        free_function(handle);
-    }
-};
+using OpenSslDeleter = FreeWith<free_function>;
 
 using SslCtxPtr = std::unique_ptr<SSL_CTX, OpenSslDeleter<SSL_CTX_free>>;
 using SslPtr = std::unique_ptr<SSL, OpenSslDeleter<SSL_free>>;
