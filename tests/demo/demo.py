@@ -61,7 +61,7 @@ def main():
             summary = json.loads(result.stdout)
             print(f"    JoinAns ResultCode: {summary['result_codes']}, golden JoinAns bytes match: "
                   f"{summary['verify_failures'] == 0 and result.returncode == 0}")
-            received = join_server.received()[-1]
+            received = join_server.records()[-1]
             title("What the join server saw")
             print(f"    X-Dane-Client-Id:   {received['headers'].get('x-dane-client-id')}")
             print(f"    X-Dane-Client-Tlsa: {received['headers'].get('x-dane-client-tlsa')}")

@@ -2,23 +2,21 @@
 probe, and `expect_handshake`, which checks that exactly one handshake of the expected result was
 counted and what the backend received meanwhile."""
 import contextlib
-import json
 import os
 import pathlib
-import signal
 import subprocess
 import sys
 import time
 
 import pytest
 
+from processes import JoinServer
+
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from lab import DnsLab  # noqa: E402
 
 GENEROUS_S = 60  # bounds only catch hangs: a busy 2-core machine with ASan builds
-DEV_EUI = "0102030405060708"
-NWK_KEY = "01020304050607080102030405060708"
 # ChirpStack v3's JoinReq of lorawan-vectors.md ("JoinReq LW10").
 JOIN_REQUEST = (b'{"ProtocolVersion":"1.0","SenderID":"010203","ReceiverID":"0807060504030201",'
                 b'"TransactionID":1234,"MessageType":"JoinReq","VSExtension":{},"MACVersion":"1.0.2",'
@@ -30,36 +28,6 @@ def required_binary(variable):
     binary = os.environ.get(variable, "")
     assert binary and os.access(binary, os.X_OK), f"{variable} must name an executable (set by CTest)"
     return binary
-
-
-class JoinServer:
-    """lorawan-join-server on a free loopback port, recording the headers of every request it receives."""
-
-    def __init__(self, binary, workdir, *extra):
-        workdir = pathlib.Path(workdir)
-        self.record_file = workdir / "join-server.jsonl"
-        self.record_file.touch()
-        port_file = workdir / "join-server.port"
-        self.process = subprocess.Popen(
-            [binary, "--listen", "127.0.0.1:0", "--port-file", str(port_file), "--record", str(self.record_file),
-             "--device", f"{DEV_EUI}:{NWK_KEY}", *extra], stdout=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline().strip()
-        if line != "ready":
-            self.stop()
-            raise RuntimeError(f"lorawan-join-server did not start (said {line!r})")
-        self.port = int(port_file.read_text())
-
-    def records(self):
-        return [json.loads(line) for line in self.record_file.read_text().splitlines() if line.strip()]
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=GENEROUS_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +43,7 @@ def module_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def join_server(module_dir):
-    server = JoinServer(required_binary("JOIN_SERVER"), module_dir)
+    server = JoinServer()
     yield server
     server.stop()
 

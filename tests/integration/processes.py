@@ -103,7 +103,7 @@ class JoinServer(Process):
                           str(self.record_path), *extra], "joinserver")
         wait_for_port(self.port, process=self.process)
 
-    def received(self):
+    def records(self):
         return [json.loads(line) for line in self.record_path.read_text().splitlines() if line.strip()]
 
 

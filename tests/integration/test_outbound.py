@@ -83,11 +83,11 @@ def assert_bi_error(answer, fragment):
 
 
 def test_joinreq_flows_through_both_sidecars_with_both_sides_authenticated(lab, join_server, inbound, outbound):
-    before = len(join_server.received())
+    before = len(join_server.records())
     status, answer = post(outbound_port(outbound))
     assert status == 200
     assert answer["MessageType"] == "JoinAns" and answer["Result"]["ResultCode"] == "Success"
-    received = join_server.received()[before:]
+    received = join_server.records()[before:]
     assert len(received) == 1
     assert received[0]["headers"]["x-dane-client-id"] == lab.NAME_NS_A
     assert received[0]["headers"]["x-dane-client-tlsa"] == "3 1 1"
@@ -124,11 +124,11 @@ def test_wrong_server_tlsa_refuses_and_sends_no_request(lab, join_server, inboun
     sidecar = Sidecar(outbound_config(lab, upstream_port=8443, connect_to=f"127.0.0.1:{INBOUND_PORT}"),
                       name="outbound-wrong-tlsa")
     try:
-        before = len(join_server.received())
+        before = len(join_server.records())
         status, answer = post(outbound_port(sidecar))
         assert status == 502
         assert_bi_error(answer, "not authenticated")
-        assert len(join_server.received()) == before
+        assert len(join_server.records()) == before
         assert sidecar.metric("dance_handshakes_total", result="server_tlsa_mismatch") == 1
     finally:
         assert sidecar.stop() == 0
@@ -160,11 +160,11 @@ def test_inbound_that_does_not_allow_our_name_is_reported_as_rejection(lab, join
     sidecar = Sidecar(outbound_config(lab, upstream_port=INBOUND_PORT, connect_to=f"127.0.0.1:{port}"),
                       name="outbound-rejected")
     try:
-        before = len(join_server.received())
+        before = len(join_server.records())
         status, answer = post(outbound_port(sidecar))
         assert status == 502
         assert_bi_error(answer, "rejected our DANE client identity")
-        assert len(join_server.received()) == before
+        assert len(join_server.records()) == before
         assert sidecar.metric("dance_handshakes_total", result="peer_rejected") == 1
         assert refusing.metric("dance_handshakes_total", result="not_allowed") == 1
     finally:
