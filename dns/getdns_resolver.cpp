@@ -53,17 +53,11 @@ struct Query {
 };
 
 TlsaResult tlsa_failure(LookupStatus status, std::string detail) {
-    TlsaResult result;
-    result.status = status;
-    result.detail = std::move(detail);
-    return result;
+    return lookup_failure<TlsaResult>(status, std::move(detail));
 }
 
 AddressResult address_failure(LookupStatus status, std::string detail) {
-    AddressResult result;
-    result.status = status;
-    result.detail = std::move(detail);
-    return result;
+    return lookup_failure<AddressResult>(status, std::move(detail));
 }
 
 std::string getdns_error(getdns_return_t rc) {

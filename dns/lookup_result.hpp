@@ -32,4 +32,13 @@ struct AddressResult {
     std::string detail;
 };
 
+// A TlsaResult or AddressResult that carries only a failure status and its cause.
+template <typename Result>
+Result lookup_failure(LookupStatus status, std::string detail) {
+    Result result;
+    result.status = status;
+    result.detail = std::move(detail);
+    return result;
+}
+
 }  // namespace dance::dns

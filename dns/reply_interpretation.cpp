@@ -45,10 +45,7 @@ const getdns_dict* dict_at(const getdns_list* list, size_t index) {
 }
 
 TlsaResult failure(LookupStatus status, std::string detail) {
-    TlsaResult result;
-    result.status = status;
-    result.detail = std::move(detail);
-    return result;
+    return lookup_failure<TlsaResult>(status, std::move(detail));
 }
 
 std::optional<TlsaRecord> parse_tlsa_rdata(const getdns_dict* rr) {
