@@ -1,5 +1,7 @@
 #include "proxy/inbound_handshake.hpp"
 
+#include <sys/socket.h>
+
 #include <openssl/async.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -30,6 +32,11 @@ int verify_inbound_client(int preverify_ok, X509_STORE_CTX* store) {
         return 0;
     }
     return handshake->on_verify(preverify_ok, store);
+}
+
+void capture_inbound_traffic_secret(const SSL* ssl, const char* line) {
+    auto* handshake = static_cast<InboundHandshake*>(SSL_get_ex_data(ssl, handshake_index()));
+    if (handshake != nullptr) handshake->on_keylog_line(line);
 }
 
 InboundHandshake::InboundHandshake(event_base* base, SSL_CTX* ctx, evutil_socket_t fd,
@@ -247,6 +254,15 @@ std::string_view InboundHandshake::classify_ssl_failure(int ssl_error, std::stri
 }
 
 void InboundHandshake::succeed() {
+    if (policy_.mode == config::ClientAuthMode::require) {
+        if (SSL_get0_peer_certificate(ssl_.get()) == nullptr) {
+            return refuse_completed_handshake(reason::no_certificate, "client sent no certificate");
+        }
+        if (!clientid_seen_) {  // refused in on_verify already; kept as defence in depth
+            return refuse_completed_handshake(reason::no_clientid, "client certificate without dane_clientid");
+        }
+    }
+    traffic_secret_.wipe();
     HandshakeOutcome outcome;
     outcome.seconds = seconds_since(started_);
     if (clientid_seen_) {
@@ -269,7 +285,20 @@ void InboundHandshake::succeed() {
     done(std::move(outcome), std::move(ssl_), fd_);
 }
 
+// libssl 3.0 can only refuse a certificate-less client with certificate_required, so such a handshake is let
+// through and refused here with handshake_failure, sealed by hand (see tls13_alert.hpp).
+void InboundHandshake::refuse_completed_handshake(std::string_view reason, std::string detail) {
+    std::vector<uint8_t> alert = seal_first_server_alert(ssl_.get(), traffic_secret_, SSL_AD_HANDSHAKE_FAILURE);
+    if (alert.empty()) {
+        detail += "; handshake_failure alert could not be sealed";
+    } else if (send(fd_, alert.data(), alert.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(alert.size())) {
+        detail += "; handshake_failure alert not sent";
+    }
+    fail(reason, std::move(detail));
+}
+
 void InboundHandshake::fail(std::string_view reason, std::string detail) {
+    traffic_secret_.wipe();
     event_del(timer_event_.get());
     event_del(socket_event_.get());
     pending_lookup_.reset();

@@ -190,7 +190,13 @@ def python_ssl_verdict(address, context):
 def test_client_without_certificate_is_rejected(sidecar, join_server):
     with expect_handshake(sidecar, join_server, "no_certificate", requests_forwarded=0):
         verdict = python_ssl_verdict(sidecar.address, tls13_client())
-    assert "CERTIFICATE_REQUIRED" in verdict, verdict
+    assert "HANDSHAKE_FAILURE" in verdict, verdict
+
+
+def test_client_without_certificate_sending_a_request_at_once_gets_handshake_failure(sidecar, join_server):
+    with expect_handshake(sidecar, join_server, "no_certificate", requests_forwarded=0):
+        reply = exchange(sidecar.address, None, None, None, http_request("POST", "/", JOIN_REQUEST))
+    assert reply.status is None and "handshake failure" in reply.error, reply
 
 
 def test_client_certificate_without_dane_clientid_is_rejected(lab, sidecar, join_server):

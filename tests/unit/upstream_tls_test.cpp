@@ -9,6 +9,7 @@
 #include <openssl/x509v3.h>
 
 #include "http_test_support.hpp"
+#include "tls_test_support.hpp"
 #include "proxy/openssl_handles.hpp"
 #include "proxy/upstream_pool.hpp"
 
@@ -16,26 +17,6 @@ using namespace dance::proxy;
 using namespace dance::proxy::testing;
 
 namespace {
-
-struct Identity {
-    EvpPkeyPtr key;
-    X509Ptr certificate;
-};
-
-Identity make_self_signed(const char* common_name) {
-    Identity identity{EvpPkeyPtr(EVP_EC_gen("P-256")), X509Ptr(X509_new())};
-    X509* cert = identity.certificate.get();
-    X509_set_version(cert, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
-    X509_set_pubkey(cert, identity.key.get());
-    X509_NAME* name = X509_get_subject_name(cert);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name), -1, -1, 0);
-    X509_set_issuer_name(cert, name);
-    X509_sign(cert, identity.key.get(), EVP_sha256());
-    return identity;
-}
 
 SslCtxPtr make_context(bool server, const Identity* identity, bool require_client_certificate) {
     SslCtxPtr ctx(SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()));
