@@ -113,6 +113,10 @@ def test_nxdomain_and_nodata_are_proven(lab):
     assert nodata.rcode == "NOERROR" and "ad" in nodata.flags and nodata.records == []
 
 
+def test_refused_name_gets_a_resolver_error(lab):
+    assert ask(lab.UNBOUND_PORT, lab.NAME_REFUSED).rcode == "REFUSED"
+
+
 def test_set_tlsa_changes_the_answer(lab):
     lab.set_tlsa(lab.NAME_CHANGING, lab.TLSA_NS_B)
     changed = ask(lab.UNBOUND_PORT, lab.NAME_CHANGING)

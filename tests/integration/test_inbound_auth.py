@@ -117,6 +117,7 @@ def test_stale_and_current_record_in_one_set_is_accepted(lab, sidecar, join_serv
     ("NAME_INSECURE", "dns_insecure"),
     ("NAME_NXDOMAIN", "dns_nxdomain"),
     ("NAME_NODATA", "dns_nodata"),
+    ("NAME_REFUSED", "dns_error"),
     ("NAME_MISMATCH", "tlsa_mismatch"),
 ])
 def test_client_without_valid_tlsa_is_rejected(lab, sidecar, join_server, name_key, reason):
@@ -203,6 +204,16 @@ def test_client_certificate_without_dane_clientid_is_rejected(lab, sidecar, join
     with expect_handshake(sidecar, join_server, "no_clientid", requests_forwarded=0):
         verdict = python_ssl_verdict(sidecar.address, tls13_client(lab.pki("ns-a.pem"), lab.pki("ns-a.key")))
     assert "HANDSHAKE_FAILURE" in verdict, verdict
+
+
+def test_malformed_client_hello_gets_a_fatal_alert_and_counts_as_tls_error(sidecar, join_server):
+    # A ClientHello record whose body ends before legacy_version: a decoding error, not an authentication one.
+    truncated_hello = bytes([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x03])
+    with expect_handshake(sidecar, join_server, "tls_error", requests_forwarded=0):
+        with socket.create_connection(sidecar.address, timeout=30) as raw:
+            raw.sendall(truncated_hello)
+            answer = raw.recv(7)
+    assert answer[:1] == b"\x15" and answer[5:6] == b"\x02", f"expected a fatal alert record, got {answer!r}"
 
 
 def test_tls12_client_is_refused(lab, sidecar, join_server):

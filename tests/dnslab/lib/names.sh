@@ -20,6 +20,7 @@ define_names() {
   NAME_EXPIRED=expired.$LAB_ZONE
   NAME_NODATA=nodata.$LAB_ZONE
   NAME_NXDOMAIN=nxdomain.$LAB_ZONE
+  NAME_REFUSED=_ns-client.refused.$LAB_ZONE  # unbound answers REFUSED (local-zone refuse)
   INSECURE_ZONE=insecure.$LAB_ZONE
   NAME_INSECURE=_ns-client.$INSECURE_ZONE
 }

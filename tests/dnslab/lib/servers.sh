@@ -75,6 +75,7 @@ server:
   statistics-cumulative: yes
   statistics-interval: 0
   local-zone: "$LAB_TLD." nodefault
+  local-zone: "refused.$LAB_ZONE." refuse
   hide-version: yes
 remote-control:
   control-enable: yes
