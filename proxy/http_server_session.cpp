@@ -7,6 +7,8 @@
 #include <event2/buffer.h>
 #include <event2/util.h>
 
+#include "proxy/write_now.hpp"
+
 namespace dance::proxy {
 namespace {
 
@@ -217,6 +219,7 @@ void HttpServerSession::flush_ready_answers() {
             break;
         }
     }
+    write_now(connection_.get());
     update_idle_timer();
     if (close_when_flushed_ || stop_reading_) return;
     if (was_full && pipeline_.size() < options_.max_pipelined) bufferevent_enable(connection_.get(), EV_READ);

@@ -9,6 +9,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "proxy/write_now.hpp"
+
 namespace dance::proxy {
 namespace {
 
@@ -48,6 +50,7 @@ void UpstreamConnection::exchange(const HttpRequest& request, ExchangeDone done)
     request_size_ = bytes.size();
     bufferevent_write(connection_.get(), bytes.data(), bytes.size());
     bufferevent_enable(connection_.get(), EV_READ | EV_WRITE);
+    write_now(connection_.get());
 }
 
 bool UpstreamConnection::request_bytes_sent() const {
