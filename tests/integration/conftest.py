@@ -42,7 +42,7 @@ def module_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def join_server(module_dir):
+def join_server():
     server = JoinServer()
     yield server
     server.stop()

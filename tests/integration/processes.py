@@ -7,16 +7,17 @@ import atexit
 import json
 import os
 import pathlib
+import re
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
-from sidecar import free_port, parse_metrics, sanitizer_report
-
 REPO = pathlib.Path(__file__).resolve().parents[2]
+STARTUP_DEADLINE_S = 60  # a busy 2-core machine with ASan builds
 # The golden device of ../shared/lorawan-vectors.md: last JoinNonce 65535, so the next JoinAns is the golden one.
 GOLDEN_DEVICE = "0102030405060708:01020304050607080102030405060708:01020304050607080102030405060708:65535"
 GOLDEN_JOINREQ = (
@@ -25,6 +26,38 @@ GOLDEN_JOINREQ = (
     '"PHYPayload":"00010203040506070808070605040302010201cde6acb8","DevEUI":"0102030405060708",'
     '"DevAddr":"01020304","DLSettings":"15","RxDelay":1,"CFList":"988d8468958400000000000000000000"}'
 )
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def parse_metrics(text):
+    """Prometheus text exposition -> {(name, frozenset of (label, value)): float}."""
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = _SAMPLE.match(line)
+        if match:
+            labels = frozenset(_LABEL.findall(match.group(2) or ""))
+            samples[(match.group(1), labels)] = float(match.group(3))
+    return samples
+
+
+def sanitizer_report(text):
+    """The first sanitizer report in `text`, or ""."""
+    for marker in SANITIZER_MARKERS:
+        at = text.find(marker)
+        if at >= 0:
+            return text[max(0, at - 200):at + 3000]
+    return ""
 
 
 def binary(variable, fallback):
@@ -71,15 +104,20 @@ class Process:
                 pass
         return events
 
-    def stop(self, timeout=15.0):
-        """SIGTERM; returns the exit code."""
+    def stop(self, timeout=30.0):
+        """SIGTERM; returns the exit code. A process that ignores it gets SIGABRT (ASan prints where it
+        hung), then SIGKILL."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self.process.send_signal(signal.SIGABRT)
+                try:
+                    self.process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
         self._stderr.close()
         atexit.unregister(self.kill)
         return self.process.returncode
@@ -108,14 +146,16 @@ class JoinServer(Process):
 
 
 class Sidecar(Process):
-    """dance-sidecar run -c <config written from a dict>; JSON logs on stderr; admin on a free port."""
+    """dance-sidecar run -c <config written from a dict>; JSON logs on stderr; admin on a free port unless the
+    config names one. As a context manager it stops the sidecar at the end and insists on exit 0 and a
+    sanitizer-clean stderr."""
 
     def __init__(self, config, name="sidecar"):
-        self.admin_port = free_port()
         config = dict(config)
         config.setdefault("log", {"level": "debug", "format": "json"})
-        config["admin"] = {"listen": f"127.0.0.1:{self.admin_port}"}
+        config.setdefault("admin", {"listen": f"127.0.0.1:{free_port()}"})
         config.setdefault("workers", 2)
+        self.admin_port = int(config["admin"]["listen"].rsplit(":", 1)[1])
         self.config = config
         workdir = pathlib.Path(tempfile.mkdtemp(prefix=f"{name}-config-"))
         self.config_path = workdir / "sidecar.yaml"
@@ -123,7 +163,17 @@ class Sidecar(Process):
         super().__init__([binary("DANCE_SIDECAR", "cli/dance-sidecar"), "run", "-c", str(self.config_path)], name)
         # The admin endpoint starts after every listener is bound. (Probing the listeners themselves would
         # count a failed handshake on each inbound one.)
-        wait_for_port(self.admin_port, process=self.process)
+        wait_for_port(self.admin_port, timeout=STARTUP_DEADLINE_S, process=self.process)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *_):
+        code = self.stop()
+        reports = self.sanitizer_reports()
+        if exc_type is None:  # otherwise keep the test's own failure
+            assert not reports, f"sanitizer report in {self.name}'s stderr:\n{reports[0]}"
+            assert code == 0, f"{self.name} exited with {code}:\n{self.log()[-4000:]}"
 
     def write_config(self, config):
         # JSON is YAML: no YAML writer needed.
@@ -148,9 +198,23 @@ class Sidecar(Process):
         return sum(value for (series, series_labels), value in parse_metrics(self.metrics_text()).items()
                    if series == name and wanted <= series_labels)
 
+    def handshake_counts(self, listener, direction="inbound"):
+        """{result: count} of dance_handshakes_total for one listener."""
+        counts = {}
+        for (name, labels), value in parse_metrics(self.metrics_text()).items():
+            label = dict(labels)
+            if name == "dance_handshakes_total" and label.get("listener") == listener and \
+                    label.get("direction") == direction:
+                counts[label["result"]] = counts.get(label["result"], 0) + value
+        return counts
+
     def sanitizer_reports(self):
         report = sanitizer_report(self.log())
         return [report] if report else []
+
+    def assert_clean(self):
+        reports = self.sanitizer_reports()
+        assert not reports, f"sanitizer report in {self.name}'s stderr:\n{reports[0]}"
 
 
 def post(port, body=GOLDEN_JOINREQ, path="/api", timeout=10):

@@ -12,15 +12,16 @@ import pytest
 
 from conftest import JOIN_REQUEST, expect_handshake
 from dane_client import Session, encode_client_name, exchange, http_request
-from sidecar import Sidecar, inbound_config, listen_address, sidecar_binary
+from processes import Sidecar
+from inbound_setup import inbound_config, listen_address
 
 CACHE_MAX_TTL_S = 3
 
 
 @pytest.fixture(scope="module")
-def sidecar(lab, join_server, module_dir):
+def sidecar(lab, join_server):
     config = inbound_config(lab, join_server.port, max_ttl_s=CACHE_MAX_TTL_S, log_level="debug")
-    with Sidecar(sidecar_binary(), module_dir, config) as running:
+    with Sidecar(config) as running:
         running.address = listen_address(config)
         yield running
 
@@ -241,7 +242,7 @@ def test_changed_tlsa_record_refuses_the_old_key_after_the_cache_expires(lab, si
 def test_log_never_contains_message_bodies(lab, sidecar, join_server, probe):
     with expect_handshake(sidecar, join_server, "ok", requests_forwarded=1):
         assert_accepted(probe(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), lab.NAME_NS_A))
-    log = sidecar.stderr()
+    log = sidecar.log()
     assert '"event":"handshake_ok"' in log.replace(" ", ""), "debug logging is off: this test would prove nothing"
     for fragment in ("PHYPayload", "00010203040506070808070605040302010201cde6acb8", "AESKey", "NwkSKey", "CFList"):
         assert fragment not in log, f"{fragment} (from a message body) in the sidecar's log"

@@ -15,7 +15,8 @@ import pytest
 
 from conftest import JOIN_REQUEST, counter_delta, wait_until
 from dane_client import encode_client_name, exchange, http_request
-from sidecar import Sidecar, inbound_config, listen_address, sidecar_binary
+from processes import Sidecar
+from inbound_setup import inbound_config, listen_address
 
 GOOD_CLIENTS = 200
 CONCURRENCY = 20  # concurrent good handshakes: enough to interleave, bearable on 2 cores under ASan
@@ -105,13 +106,13 @@ def authenticate(address, cert, key, name):
     return reply, time.monotonic()
 
 
-def test_good_names_are_not_held_up_by_hanging_lookups(lab, join_server, module_dir, relay, bulk_zone):
+def test_good_names_are_not_held_up_by_hanging_lookups(lab, join_server, relay, bulk_zone):
     config = inbound_config(lab, join_server.port, resolvers=[relay.address], dns_timeout_ms=DNS_TIMEOUT_MS,
                             timeouts={"handshake_ms": 2 * DNS_TIMEOUT_MS, "idle_ms": 60000, "backend_ms": 5000})
     cert, key = lab.pki("ns-a.pem"), lab.pki("ns-a.key")
     good_names = [f"c{index}.{bulk_zone}" for index in range(GOOD_CLIENTS)]
     hanging_names = [f"hang{index}.{bulk_zone}" for index in range(HANGING_CLIENTS)]
-    with Sidecar(sidecar_binary(), module_dir, config, name="concurrency") as sidecar:
+    with Sidecar(config, name="concurrency") as sidecar:
         address = listen_address(config)
         counts_before = sidecar.handshake_counts("join-server")
         records_before = len(join_server.records())
@@ -144,12 +145,12 @@ def test_good_names_are_not_held_up_by_hanging_lookups(lab, join_server, module_
         assert sorted(record["headers"].get("x-dane-client-id") for record in forwarded) == sorted(good_names)
 
 
-def test_handshakes_beyond_max_pending_dns_are_refused_at_once(lab, join_server, module_dir, relay, bulk_zone):
+def test_handshakes_beyond_max_pending_dns_are_refused_at_once(lab, join_server, relay, bulk_zone):
     dns_timeout_ms = 4000
     config = inbound_config(lab, join_server.port, resolvers=[relay.address], dns_timeout_ms=dns_timeout_ms,
                             workers=1, max_pending_dns=1)
     cert, key = lab.pki("ns-a.pem"), lab.pki("ns-a.key")
-    with Sidecar(sidecar_binary(), module_dir, config, name="max-pending-dns") as sidecar:
+    with Sidecar(config, name="max-pending-dns") as sidecar:
         address = listen_address(config)
         counts_before = sidecar.handshake_counts("join-server")
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -168,13 +169,13 @@ def test_handshakes_beyond_max_pending_dns_are_refused_at_once(lab, join_server,
         assert delta == {"too_many_pending": 1, "dns_timeout": 1, "ok": 1}, delta
 
 
-def test_stalled_connections_do_not_block_authenticated_clients(lab, join_server, module_dir, bulk_zone):
+def test_stalled_connections_do_not_block_authenticated_clients(lab, join_server, bulk_zone):
     stalled_count, good_count = 100, 20
     handshake_ms = 10000
     config = inbound_config(lab, join_server.port, timeouts={"handshake_ms": handshake_ms, "idle_ms": 60000,
                                                             "backend_ms": 5000})
     cert, key = lab.pki("ns-a.pem"), lab.pki("ns-a.key")
-    with Sidecar(sidecar_binary(), module_dir, config, name="stalled") as sidecar:
+    with Sidecar(config, name="stalled") as sidecar:
         address = listen_address(config)
         counts_before = sidecar.handshake_counts("join-server")
         stalled = [socket.create_connection(address, timeout=30) for _ in range(stalled_count)]

@@ -7,15 +7,16 @@ import time
 import pytest
 
 from conftest import JOIN_REQUEST, expect_handshake, wait_until
-from dane_client import encode_client_name, exchange, http_request
-from sidecar import Sidecar, inbound_config, listen_address, sidecar_binary
+from dane_client import exchange, http_request
+from processes import Sidecar
+from inbound_setup import inbound_config, listen_address
 
 LISTENER = "join-server"
 
 
 @contextlib.contextmanager
-def running_sidecar(module_dir, name, config):
-    with Sidecar(sidecar_binary(), module_dir, config, name=name) as sidecar:
+def running_sidecar(name, config):
+    with Sidecar(config, name=name) as sidecar:
         sidecar.address = listen_address(config)
         yield sidecar
 
@@ -40,14 +41,14 @@ def connection_closed_by_server(sock):
 
 
 @pytest.mark.parametrize("resolver_kind", ["black-hole", "closed-port"])
-def test_unanswered_tlsa_query_fails_with_dns_timeout(lab, join_server, probe, module_dir, resolver_kind):
+def test_unanswered_tlsa_query_fails_with_dns_timeout(lab, join_server, probe, resolver_kind):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as resolver:
         resolver.bind(("127.0.0.1", 0))  # black hole: receives the queries, never answers
         address = f"127.0.0.1:{resolver.getsockname()[1]}"
         if resolver_kind == "closed-port":
             resolver.close()  # queries now get ICMP port unreachable
         config = inbound_config(lab, join_server.port, resolvers=[address], dns_timeout_ms=1000)
-        with running_sidecar(module_dir, f"dns-timeout-{resolver_kind}", config) as sidecar:
+        with running_sidecar(f"dns-timeout-{resolver_kind}", config) as sidecar:
             started = time.monotonic()
             with expect_handshake(sidecar, join_server, "dns_timeout", requests_forwarded=0):
                 result = probe(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), lab.NAME_NS_A)
@@ -58,10 +59,10 @@ def test_unanswered_tlsa_query_fails_with_dns_timeout(lab, join_server, probe, m
                 assert resolver.recv(4096), "the sidecar never queried the resolver"
 
 
-def test_stalled_client_is_dropped_after_handshake_ms(lab, join_server, module_dir):
+def test_stalled_client_is_dropped_after_handshake_ms(lab, join_server):
     config = inbound_config(lab, join_server.port, timeouts={"handshake_ms": 500, "idle_ms": 60000,
                                                             "backend_ms": 5000})
-    with running_sidecar(module_dir, "handshake-timeout", config) as sidecar:
+    with running_sidecar("handshake-timeout", config) as sidecar:
         with expect_handshake(sidecar, join_server, "timeout", requests_forwarded=0):
             with socket.create_connection(sidecar.address, timeout=30) as stalled:  # connects, says nothing
                 started = time.monotonic()
@@ -71,10 +72,10 @@ def test_stalled_client_is_dropped_after_handshake_ms(lab, join_server, module_d
 
 
 @pytest.fixture(scope="module")
-def optional_sidecar(lab, join_server, module_dir):
+def optional_sidecar(lab, join_server):
     config = inbound_config(lab, join_server.port, client_auth={"mode": "optional", "allow": [f"*.{lab.LAB_ZONE}"],
                                                                 "ca_file": ""})
-    with running_sidecar(module_dir, "optional", config) as sidecar:
+    with running_sidecar("optional", config) as sidecar:
         yield sidecar
 
 
@@ -105,9 +106,9 @@ def test_optional_mode_authenticates_a_valid_dane_clientid(lab, optional_sidecar
     assert seen.new_records[0]["headers"].get("x-dane-client-id") == lab.NAME_NS_B
 
 
-def test_connection_beyond_max_connections_is_refused(lab, join_server, probe, module_dir):
+def test_connection_beyond_max_connections_is_refused(lab, join_server, probe):
     config = inbound_config(lab, join_server.port, max_connections=2)
-    with running_sidecar(module_dir, "max-connections", config) as sidecar:
+    with running_sidecar("max-connections", config) as sidecar:
         def active():
             return sidecar.metric("dance_connections_active", listener=LISTENER)
 

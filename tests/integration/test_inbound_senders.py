@@ -13,7 +13,8 @@ import pytest
 
 from conftest import JOIN_REQUEST, expect_handshake
 from dane_client import encode_client_name, exchange, http_request
-from sidecar import Sidecar, inbound_config, listen_address, sidecar_binary
+from processes import Sidecar
+from inbound_setup import inbound_config, listen_address
 
 LISTENER = "join-server"
 
@@ -25,12 +26,12 @@ def join_request(sender_id):
 
 
 @pytest.fixture(scope="module")
-def sidecar(lab, join_server, module_dir):
+def sidecar(lab, join_server):
     zone = f"*.{lab.LAB_ZONE}"
     client_auth = {"mode": "optional", "allow": [lab.NAME_NS_A, zone], "ca_file": "",
                    "sender_ids": {lab.NAME_NS_A: ["0x010203"], zone: ["0A0B0C"]}}
     config = inbound_config(lab, join_server.port, client_auth=client_auth)
-    with Sidecar(sidecar_binary(), module_dir, config, name="senders") as running:
+    with Sidecar(config, name="senders") as running:
         running.address = listen_address(config)
         yield running
 
@@ -80,7 +81,7 @@ def test_an_unbound_sender_id_is_refused_with_unknown_sender(lab, sidecar, join_
     assert answer["SenderID"] == "0807060504030201" and answer["ReceiverID"] == sender_id, answer
     assert answer["Result"]["ResultCode"] == "UnknownSender", answer
     assert refusal_counters(sidecar) == (requests_before + 1, messages_before + 1)
-    warnings = [line for line in sidecar.log_lines() if line.get("event") == "sender_not_bound"
+    warnings = [line for line in sidecar.log_events() if line.get("event") == "sender_not_bound"
                 and line.get("sender_id") == sender_id]
     assert warnings, "no sender_not_bound log line"
     expected_identity = "" if stem is None else getattr(lab, "NAME_" + stem.upper().replace("-", "_"))
@@ -98,5 +99,5 @@ def test_a_body_that_is_not_a_backend_interfaces_message_is_refused(lab, sidecar
 
 
 def test_request_bodies_are_never_logged(sidecar):
-    text = sidecar.stderr()
+    text = sidecar.log()
     assert "PHYPayload" not in text and "00010203040506070808070605040302010201cde6acb8" not in text
