@@ -33,5 +33,8 @@ enum BackendField : unsigned {
 };
 std::optional<BackendMessage> parse_backend_message(std::string_view body,
                                                     unsigned wanted = all_backend_fields) noexcept;
+// The same with nlohmann's SAX reader only, without the allocation-free fast path for plain JSON (for tests).
+std::optional<BackendMessage> parse_backend_message_sax(std::string_view body,
+                                                        unsigned wanted = all_backend_fields) noexcept;
 
 }  // namespace dance::proxy
