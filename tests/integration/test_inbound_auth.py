@@ -1,7 +1,8 @@
 """The inbound listener authenticates each client by dane_clientid + DNSSEC-validated TLSA (require mode).
 
-One sidecar (trust-ad against the lab's unbound, allow-list `*.<zone>`) in front of a recording join
-server; each test makes one connection and checks what the client saw, that dance_handshakes_total moved
+One sidecar (trust-ad against the lab's unbound, allow-list `*.<zone>`, no CA file) in front of a recording
+join server, and a second one with the organisation CA as `ca_file` for the PKIX usages; each test makes one
+connection and checks what the client saw, that dance_handshakes_total moved
 by exactly one for the expected result, and what the join server received (nothing on failure).
 """
 import socket
@@ -246,3 +247,40 @@ def test_log_never_contains_message_bodies(lab, sidecar, join_server, probe):
     assert '"event":"handshake_ok"' in log.replace(" ", ""), "debug logging is off: this test would prove nothing"
     for fragment in ("PHYPayload", "00010203040506070808070605040302010201cde6acb8", "AESKey", "NwkSKey", "CFList"):
         assert fragment not in log, f"{fragment} (from a message body) in the sidecar's log"
+
+
+@pytest.fixture(scope="module")
+def pkix_sidecar(lab, join_server):
+    """Like `sidecar`, with the organisation CA configured: TLSA usages 0 and 1 become usable."""
+    client_auth = {"mode": "require", "allow": [f"*.{lab.LAB_ZONE}"], "ca_file": str(lab.pki("org-ca.pem"))}
+    config = inbound_config(lab, join_server.port, client_auth=client_auth, log_level="debug")
+    with Sidecar(config, name="pkix") as running:
+        running.address = listen_address(config)
+        yield running
+
+
+@pytest.mark.parametrize("name_key, tlsa", [("NAME_PKIX_EE", "1 1 1"), ("NAME_PKIX_TA", "0 0 1")])
+def test_pkix_usage_with_a_ca_file_is_accepted(lab, pkix_sidecar, join_server, probe, chain_file, name_key, tlsa):
+    name = getattr(lab, name_key)
+    with expect_handshake(pkix_sidecar, join_server, "ok", requests_forwarded=1) as seen:
+        result = probe(pkix_sidecar.address, chain_file("device"), lab.pki("device.key"), name)
+    assert_accepted(result)
+    assert_forwarded_identity(seen.new_records, name, tlsa)
+
+
+@pytest.mark.parametrize("name_key", ["NAME_PKIX_EE", "NAME_PKIX_TA"])
+def test_pkix_usage_without_a_ca_file_is_not_usable(lab, sidecar, join_server, chain_file, name_key):
+    with expect_handshake(sidecar, join_server, "tlsa_mismatch", requests_forwarded=0):
+        assert_refused(sidecar.address, chain_file("device"), lab.pki("device.key"), getattr(lab, name_key))
+
+
+def test_no_usable_record_never_falls_back_to_pkix(lab, pkix_sidecar, join_server, chain_file):
+    # The chain is valid under the configured CA and the name is in its SAN: only DANE may decide, and the
+    # name's one record has a matching type nobody implements.
+    with expect_handshake(pkix_sidecar, join_server, "tlsa_mismatch", requests_forwarded=0):
+        assert_refused(pkix_sidecar.address, chain_file("device"), lab.pki("device.key"), lab.NAME_UNUSABLE)
+
+
+def test_pkix_ee_record_for_a_certificate_outside_the_ca_is_rejected(lab, pkix_sidecar, join_server):
+    with expect_handshake(pkix_sidecar, join_server, "tlsa_mismatch", requests_forwarded=0):
+        assert_refused(pkix_sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), lab.NAME_PKIX_UNTRUSTED)

@@ -8,6 +8,10 @@ define_names() {
   NAME_DEVICE=device7._device.$LAB_ZONE
   NAME_DEVICE_B=device7b._device.$LAB_ZONE
   NAME_NOSAN=nosan._device.$LAB_ZONE
+  NAME_PKIX_EE=pkix-ee._device.$LAB_ZONE
+  NAME_PKIX_TA=pkix-ta._device.$LAB_ZONE
+  NAME_UNUSABLE=unusable._device.$LAB_ZONE
+  NAME_PKIX_UNTRUSTED=_pkix-client.ns.operator-a.$LAB_ZONE
   NAME_RSA=_rsa-client.$LAB_ZONE
   NAME_STALE=stale.$LAB_ZONE
   NAME_MISMATCH=mismatch.$LAB_ZONE
@@ -30,6 +34,7 @@ define_tlsa_values() {
   eval "$("$LAB_HOME/lib/tlsa_rdata.py" "$PKI_DIR" \
     TLSA_NS_A:3:1:1:ns-a TLSA_NS_A_301:3:0:1:ns-a TLSA_NS_A_312:3:1:2:ns-a TLSA_NS_B:3:1:1:ns-b \
     TLSA_DEVICE:2:0:1:org-ca TLSA_DEVICE_B:2:1:1:org-ca TLSA_RSA:3:1:1:rsa TLSA_OTHER:3:1:1:other \
-    TLSA_JS:3:1:1:js TLSA_ROGUE:3:1:1:rogue)"
+    TLSA_JS:3:1:1:js TLSA_ROGUE:3:1:1:rogue TLSA_PKIX_EE:1:1:1:device TLSA_PKIX_TA:0:0:1:org-ca \
+    TLSA_PKIX_UNTRUSTED:1:1:1:ns-a)"
   [[ -n ${TLSA_ROGUE:-} ]] || die "could not compute the TLSA values"
 }

@@ -28,7 +28,7 @@ make_pki() {
   self_signed rogue "$NAME_NS_A" "" client_leaf "${EC_KEY[@]}" &
   self_signed other "other-key.invalid" "" client_leaf "${EC_KEY[@]}" &
   self_signed rsa "$NAME_RSA" "" client_leaf "${RSA_KEY[@]}" &
-  ca_signed device "$NAME_DEVICE" "DNS:$NAME_DEVICE,DNS:$NAME_DEVICE_B" &
+  ca_signed device "$NAME_DEVICE" "DNS:$NAME_DEVICE,DNS:$NAME_DEVICE_B,DNS:$NAME_PKIX_EE,DNS:$NAME_PKIX_TA,DNS:$NAME_UNUSABLE" &
   ca_signed device-nosan "$NAME_NOSAN" "DNS:somebody-else._device.$LAB_ZONE" &
   wait
   local stem
