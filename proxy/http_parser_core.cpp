@@ -133,6 +133,7 @@ int HttpParserCore::on_header_field(http_parser* parser, const char* at, std::si
     auto& me = self(parser);
     if (!me.count_header_bytes(length)) return -1;
     auto& headers = me.current().headers;
+    if (headers.capacity() == 0) headers.reserve(8);  // one allocation for a usual header section, not four
     if (me.last_was_value_ || headers.empty()) headers.emplace_back();
     headers.back().first.append(at, length);
     me.last_was_value_ = false;

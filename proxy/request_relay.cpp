@@ -48,7 +48,10 @@ void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRout
     std::string path = request.target;
     ListenerMetrics& metrics = route.metrics;
     std::string_view peer_name = route.peer_name;
-    route.pool.send(std::move(request), [=, &metrics, writer = std::move(writer)](UpstreamResult result) mutable {
+    // Moved, not copied, into the callback: the request's strings are not needed here any more.
+    auto relay_answer = [started, peer_name, &metrics, writer = std::move(writer), message = std::move(message),
+                         request_body = std::move(request_body), method = std::move(method), path = std::move(path),
+                         origin = std::move(origin)](UpstreamResult result) mutable {
         HttpResponse response;
         std::string result_code;
         if (result.ok()) {
@@ -72,7 +75,8 @@ void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRout
         log::access({metrics.name(), metrics.direction(), origin.client, origin.identity, method, path,
                      response.status, message_type, result_code, seconds * 1000});
         writer.send(std::move(response));
-    });
+    };
+    route.pool.send(std::move(request), std::move(relay_answer));
 }
 
 }  // namespace dance::proxy
