@@ -17,24 +17,14 @@ struct BackendMessage {
     std::string protocol_version;
 };
 
-// Reads only the top-level fields above (and Result.ResultCode) without building a document, so key
-// material in the body is never copied. Returns nullopt when the body is not a JSON object.
-// Never throws, never logs.
-// `wanted` lets the relay stop reading once it has what it needs: the hot path wants only MessageType from
-// requests and ResultCode from answers, which come before the long PHYPayload and key fields.
-enum BackendField : unsigned {
-    field_message_type = 1u << 0,
-    field_sender_id = 1u << 1,
-    field_receiver_id = 1u << 2,
-    field_result_code = 1u << 3,
-    field_transaction_id = 1u << 4,
-    field_protocol_version = 1u << 5,
-    all_backend_fields = (1u << 6) - 1,
-};
-std::optional<BackendMessage> parse_backend_message(std::string_view body,
-                                                    unsigned wanted = all_backend_fields) noexcept;
-// The same with nlohmann's SAX reader only, without the allocation-free fast path for plain JSON (for tests).
-std::optional<BackendMessage> parse_backend_message_sax(std::string_view body,
-                                                        unsigned wanted = all_backend_fields) noexcept;
+// Reads the top-level fields above (and Result.ResultCode) with simdjson, which validates the whole body and
+// hands out strings in place: key material in the body is never copied. Returns nullopt when the body is not
+// a valid JSON object. A field named twice counts once, the last one. Never throws, never logs.
+std::optional<BackendMessage> parse_backend_message(std::string_view body) noexcept;
+
+// For decisions (the SenderID binding): the backend must read the same header fields as we do. Also refuses
+// (nullopt) a body with a non-ASCII top-level key or a header field named twice in any letter case (Go's
+// encoding/json, behind ChirpStack v3, matches keys without regard to case and keeps the last duplicate).
+std::optional<BackendMessage> parse_backend_message_strictly(std::string_view body) noexcept;
 
 }  // namespace dance::proxy

@@ -42,7 +42,7 @@ HttpResponse failure_response(const UpstreamFailure& failure, std::string_view r
 void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRoute& route, RequestOrigin origin) {
     auto started = std::chrono::steady_clock::now();
     strip_hop_by_hop_headers(request);
-    std::optional<BackendMessage> message = parse_backend_message(request.body, field_message_type);
+    std::optional<BackendMessage> message = parse_backend_message(request.body);
     std::string request_body = request.body;  // only for the error answer: bodies are small
     std::string method = request.method;
     std::string path = request.target;
@@ -57,7 +57,7 @@ void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRout
         if (result.ok()) {
             response = std::move(*result.response);
             strip_hop_by_hop_headers(response);
-            if (auto answer = parse_backend_message(response.body, field_result_code)) result_code = answer->result_code;
+            if (auto answer = parse_backend_message(response.body)) result_code = answer->result_code;
         } else {
             response = failure_response(result.failure, request_body, peer_name);
             result_code = "Other";
