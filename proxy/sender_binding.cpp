@@ -28,7 +28,7 @@ bool SenderBinding::allows(std::string_view identity, std::string_view sender_id
 
 SenderVerdict SenderBinding::check(std::string_view identity, std::string_view request_body) const {
     if (!enabled()) return {true, "", ""};
-    std::optional<BackendMessage> message = parse_backend_message(request_body, field_sender_id | field_message_type);
+    std::optional<BackendMessage> message = parse_backend_message_strictly(request_body);
     if (!message) return {false, "", ""};
     bool allowed = allows(identity, message->sender_id);
     return {allowed, std::move(message->message_type), std::move(message->sender_id)};

@@ -98,6 +98,17 @@ def test_a_body_that_is_not_a_backend_interfaces_message_is_refused(lab, sidecar
     assert sidecar.metric("dance_requests_total", listener=LISTENER, code="403") == before + 1
 
 
+@pytest.mark.parametrize("second_key", ["SenderID", "senderID", "\\u0053enderID"])
+def test_a_second_sender_id_the_backend_could_read_instead_is_refused(lab, sidecar, join_server, second_key):
+    # ChirpStack v3 (Go) would take the last of these, in any letter case; the first is ns-a's own SenderID.
+    body = join_request("010203")[:-1] + f',"{second_key}":"999999"}}'.encode()
+    before = sidecar.metric("dance_requests_total", listener=LISTENER, code="403")
+    with expect_handshake(sidecar, join_server, "ok", requests_forwarded=0):
+        reply = send(lab, sidecar, "ns-a", body)
+    assert reply.status == 403, reply
+    assert sidecar.metric("dance_requests_total", listener=LISTENER, code="403") == before + 1
+
+
 def test_request_bodies_are_never_logged(sidecar):
     text = sidecar.log()
     assert "PHYPayload" not in text and "00010203040506070808070605040302010201cde6acb8" not in text
