@@ -24,6 +24,7 @@ SSL_CTRL_SET_MIN_PROTO_VERSION = 123
 TLS1_3_VERSION = 0x0304
 SSL_FILETYPE_PEM = 1
 SSL_VERIFY_NONE = 0
+SSL_ERROR_WANT_READ = 2
 
 _ssl = ctypes.CDLL("libssl.so.3", use_errno=True)
 _crypto = ctypes.CDLL("libcrypto.so.3", use_errno=True)
@@ -208,44 +209,104 @@ class Session:
         self.handle = None
 
 
+class DaneConnection:
+    """One TLS 1.3 connection that sends `extension_data` as dane_clientid (None: no extension) and may carry
+    several HTTP requests; use as a context manager. After connect(), .reply holds the handshake's outcome.
+
+        with DaneConnection(address, cert, key, encode_client_name(name)) as connection:
+            first = connection.request(http_request("POST", "/", body))
+            second = connection.request(http_request("POST", "/", body))
+            assert connection.closed_by_server_within(5)
+    """
+
+    def __init__(self, address, cert, key, extension_data, codepoint=DEFAULT_CODEPOINT, timeout_s=30, session=None):
+        self.address = address
+        self.timeout_s = timeout_s
+        self.session = session
+        self.reply = Reply()
+        _ERR_clear_error()
+        self._ctx, self._key_id = _make_context(cert, key, extension_data, codepoint)
+        self._sock = None
+        self._ssl = None
+
+    def __enter__(self):
+        try:
+            self.connect()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *_):
+        self.close()
+
+    def connect(self):
+        """TCP connect and TLS handshake; False (and .reply.error) if the handshake failed."""
+        self._sock = socket.create_connection(self.address, timeout=self.timeout_s)
+        self._sock.setblocking(True)
+        _set_io_timeout(self._sock, self.timeout_s)
+        self._ssl = _SSL_new(self._ctx)
+        _SSL_set_fd(self._ssl, self._sock.fileno())
+        if self.session is not None and self.session.handle:
+            _SSL_set_session(self._ssl, self.session.handle)
+        rc = _SSL_connect(self._ssl)
+        if rc != 1:
+            self.reply.error = _failure(self._ssl, rc, "handshake")
+            return False
+        self.reply.handshake_done = True
+        self.reply.resumed = _SSL_session_reused(self._ssl) == 1
+        return True
+
+    def request(self, request):
+        """Sends `request` (bytes; b"" sends nothing), then reads one HTTP response or the server's verdict
+        (an alert, a close). Returns a Reply carrying the handshake's outcome too."""
+        reply = dataclasses.replace(self.reply, headers={}, error=self.reply.error)
+        write_error = ""
+        if request:
+            rc = _SSL_write(self._ssl, request, len(request))
+            if rc <= 0:
+                write_error = _failure(self._ssl, rc, "write")
+        _read_response(self._ssl, reply)  # after a failed write too: the server's alert may be waiting
+        if write_error:
+            reply.error = f"{write_error}; {reply.error}"
+        if self.session is not None:  # after the read: TLS 1.3 tickets arrive after the handshake
+            self.session.replace(_SSL_get1_session(self._ssl))
+            reply.resumable = bool(self.session.handle) and _SSL_SESSION_is_resumable(self.session.handle) == 1
+        return reply
+
+    def closed_by_server_within(self, seconds):
+        """Waits up to `seconds` for the server to end the connection (close_notify, FIN or reset) without
+        sending anything else."""
+        _set_io_timeout(self._sock, seconds)
+        chunk = ctypes.create_string_buffer(1024)
+        rc = _SSL_read(self._ssl, chunk, len(chunk))
+        if rc > 0:
+            raise AssertionError(f"the server sent data instead of closing: {chunk.raw[:rc]!r}")
+        still_open = _SSL_get_error(self._ssl, rc) == SSL_ERROR_WANT_READ  # the receive timeout expired
+        _ERR_clear_error()
+        return not still_open
+
+    def close(self):
+        if self._ssl:
+            _SSL_free(self._ssl)
+            self._ssl = None
+        if self._sock:
+            self._sock.close()
+            self._sock = None
+        if self._ctx:
+            _SSL_CTX_free(self._ctx)
+            self._ctx = None
+        if self._key_id is not None:
+            with _extension_lock:
+                del _extension_data[self._key_id]
+            self._key_id = None
+
+
 def exchange(address, cert, key, extension_data, request, codepoint=DEFAULT_CODEPOINT, timeout_s=30, session=None):
     """One connection: TLS 1.3 handshake with `extension_data` (None: no extension), send `request` (bytes;
     b"" sends nothing), then read one HTTP response or the server's verdict (an alert, a close).
     With a Session: offer the session it holds, and keep this connection's session in it."""
-    reply = Reply()
-    _ERR_clear_error()
-    ctx, key_id = _make_context(cert, key, extension_data, codepoint)
-    ssl = None
-    try:
-        with socket.create_connection(address, timeout=timeout_s) as sock:
-            sock.setblocking(True)
-            _set_io_timeout(sock, timeout_s)
-            ssl = _SSL_new(ctx)
-            _SSL_set_fd(ssl, sock.fileno())
-            if session is not None and session.handle:
-                _SSL_set_session(ssl, session.handle)
-            rc = _SSL_connect(ssl)
-            if rc != 1:
-                reply.error = _failure(ssl, rc, "handshake")
-                return reply
-            reply.handshake_done = True
-            reply.resumed = _SSL_session_reused(ssl) == 1
-            write_error = ""
-            if request:
-                rc = _SSL_write(ssl, request, len(request))
-                if rc <= 0:
-                    write_error = _failure(ssl, rc, "write")
-            _read_response(ssl, reply)  # after a failed write too: the server's alert may be waiting
-            if write_error:
-                reply.error = f"{write_error}; {reply.error}"
-            if session is not None:  # after the read: TLS 1.3 tickets arrive after the handshake
-                session.replace(_SSL_get1_session(ssl))
-                reply.resumable = bool(session.handle) and _SSL_SESSION_is_resumable(session.handle) == 1
-            return reply
-    finally:
-        if ssl:
-            _SSL_free(ssl)
-        _SSL_CTX_free(ctx)
-        if key_id is not None:
-            with _extension_lock:
-                del _extension_data[key_id]
+    with DaneConnection(address, cert, key, extension_data, codepoint, timeout_s, session) as connection:
+        if not connection.reply.handshake_done:
+            return connection.reply
+        return connection.request(request)

@@ -1,0 +1,140 @@
+"""After authentication the inbound listener relays HTTP/1.1 to its backend: keep-alive on both sides, chunked
+bodies, a body limit, Backend Interfaces answers when the backend fails, and an idle timeout.
+
+Each test speaks TLS 1.3 with a real dane_clientid (tests/integration/dane_client.py) to a real sidecar in front
+of the recording LoRaWAN join server, with the DNS lab's validating unbound behind the sidecar.
+"""
+import json
+import time
+
+import pytest
+
+from conftest import JOIN_REQUEST, wait_until
+from dane_client import DaneConnection, encode_client_name, http_request
+from inbound_setup import inbound_config, listen_address
+from processes import JoinServer, Sidecar, free_port
+
+MAX_BODY_BYTES = 2048
+
+
+@pytest.fixture(scope="module")
+def sidecar(lab, join_server):
+    config = inbound_config(lab, join_server.port, max_body_bytes=MAX_BODY_BYTES)
+    with Sidecar(config) as running:
+        running.address = listen_address(config)
+        yield running
+
+
+def connect(lab, sidecar, **options):
+    return DaneConnection(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"),
+                          encode_client_name(lab.NAME_NS_A), **options)
+
+
+def join_request(headers=None):
+    return http_request("POST", "/", JOIN_REQUEST, headers)
+
+
+def chunked_join_request():
+    head = b"POST / HTTP/1.1\r\nHost: sidecar.test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    middle = len(JOIN_REQUEST) // 2
+    chunks = [JOIN_REQUEST[:middle], JOIN_REQUEST[middle:]]
+    return head + b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks) + b"0\r\n\r\n"
+
+
+def assert_join_answer_reporting_failure(reply, status, cause):
+    """The answer a LoRaWAN NS can parse: a JoinAns to our JoinReq with ResultCode Other."""
+    assert reply.status == status, reply
+    assert reply.headers.get("content-type", "").startswith("application/json"), reply
+    answer = json.loads(reply.body)
+    assert answer["MessageType"] == "JoinAns", answer
+    assert answer["SenderID"] == "0807060504030201" and answer["ReceiverID"] == "010203", answer
+    assert answer["TransactionID"] == 1234, answer
+    assert answer["Result"]["ResultCode"] == "Other", answer
+    assert cause in answer["Result"]["Description"], answer
+
+
+def test_one_client_connection_carries_many_requests_over_one_pooled_backend_connection(lab, sidecar, join_server):
+    handshakes_before = sidecar.metric("dance_handshakes_total", result="ok")
+    records_before = len(join_server.records())
+    with connect(lab, sidecar) as connection:
+        replies = [connection.request(join_request()) for _ in range(5)]
+    assert [reply.status for reply in replies] == [200] * 5, replies
+    assert all(json.loads(reply.body)["MessageType"] == "JoinAns" for reply in replies)
+    assert sidecar.metric("dance_handshakes_total", result="ok") - handshakes_before == 1
+    received = join_server.records()[records_before:]
+    assert len(received) == 5
+    assert len({record["peer"] for record in received}) == 1, "the backend connection was not reused"
+
+
+def test_a_chunked_request_body_reaches_the_backend_with_its_length(lab, sidecar, join_server):
+    records_before = len(join_server.records())
+    with connect(lab, sidecar) as connection:
+        reply = connection.request(chunked_join_request())
+    assert reply.status == 200, reply
+    assert json.loads(reply.body)["Result"]["ResultCode"] == "Success"
+    (record,) = join_server.records()[records_before:]
+    assert record["message_type"] == "JoinReq"
+    assert record["headers"].get("content-length") == str(len(JOIN_REQUEST)), record
+    assert "transfer-encoding" not in record["headers"], record
+
+
+def test_a_body_over_max_body_bytes_gets_413_and_reaches_nothing(lab, sidecar, join_server):
+    records_before = len(join_server.records())
+    padded = JOIN_REQUEST[:-1] + b',"Padding":"' + b"0" * MAX_BODY_BYTES + b'"}'
+    with connect(lab, sidecar) as connection:
+        reply = connection.request(http_request("POST", "/", padded))
+    assert reply.status == 413, reply
+    assert reply.headers.get("connection") == "close", reply
+    time.sleep(0.2)  # a request wrongly forwarded would be recorded by now
+    assert join_server.records()[records_before:] == []
+
+
+def test_a_refused_backend_gets_a_502_join_answer_with_result_other(lab):
+    config = inbound_config(lab, free_port())  # nothing listens there
+    with Sidecar(config, name="inbound-no-backend") as sidecar:
+        sidecar.address = listen_address(config)
+        with connect(lab, sidecar) as connection:
+            reply = connection.request(join_request())
+        assert_join_answer_reporting_failure(reply, 502, "refused")
+        assert sidecar.metric("dance_requests_total", code="502") == 1
+        assert sidecar.metric("dance_lorawan_messages_total", message_type="JoinReq", result_code="Other") == 1
+
+
+def test_a_backend_slower_than_backend_ms_gets_a_504_join_answer_with_result_other(lab):
+    slow_backend = JoinServer(extra=["--delay-ms", "3000"])
+    config = inbound_config(lab, slow_backend.port,
+                            timeouts={"handshake_ms": 10000, "idle_ms": 60000, "backend_ms": 300})
+    try:
+        with Sidecar(config, name="inbound-slow-backend") as sidecar:
+            sidecar.address = listen_address(config)
+            with connect(lab, sidecar) as connection:
+                started = time.monotonic()
+                reply = connection.request(join_request())
+                waited = time.monotonic() - started
+            assert_join_answer_reporting_failure(reply, 504, "300 ms")
+            assert waited < 2.5, f"answered after {waited:.1f} s: the backend's answer, not the timeout"
+            assert sidecar.metric("dance_requests_total", code="504") == 1
+    finally:
+        slow_backend.stop()
+
+
+def test_a_request_that_is_not_backend_interfaces_gets_a_small_json_error(lab):
+    config = inbound_config(lab, free_port())
+    with Sidecar(config, name="inbound-no-backend-text") as sidecar:
+        sidecar.address = listen_address(config)
+        with connect(lab, sidecar) as connection:
+            reply = connection.request(http_request("POST", "/status", b"plain text, not JSON"))
+    assert reply.status == 502, reply
+    assert reply.headers.get("content-type", "").startswith("application/json"), reply
+    assert "MessageType" not in json.loads(reply.body), reply.body
+
+
+def test_an_idle_client_connection_is_closed_after_idle_ms(lab, join_server):
+    config = inbound_config(lab, join_server.port,
+                            timeouts={"handshake_ms": 10000, "idle_ms": 700, "backend_ms": 5000})
+    with Sidecar(config, name="inbound-idle") as sidecar:
+        sidecar.address = listen_address(config)
+        with connect(lab, sidecar) as connection:
+            assert connection.request(join_request()).status == 200
+            assert not connection.closed_by_server_within(0.3), "closed long before idle_ms"
+            assert connection.closed_by_server_within(10), "still open long after idle_ms"
