@@ -93,6 +93,28 @@ HttpServerSession::~HttpServerSession() = default;
 
 void HttpServerSession::close() { close_now("closed"); }
 
+void HttpServerSession::end_keep_alive() {
+    if (closed_ || lingering_ || stop_reading_) return;
+    if (!pipeline_.empty()) {
+        pipeline_.back().close_after = true;
+        stop_reading_ = true;
+        bufferevent_disable(connection_.get(), EV_READ);
+        return;
+    }
+    bool request_under_way = parser_.message_started() || evbuffer_get_length(bufferevent_get_input(connection_.get())) > 0;
+    if (next_sequence_ == 0 || request_under_way) {
+        keep_alive_ended_ = true;
+        return;
+    }
+    stop_reading_ = true;
+    if (evbuffer_get_length(bufferevent_get_output(connection_.get())) > 0) {
+        close_when_flushed_ = true;
+        update_idle_timer();
+    } else {
+        linger_then_close();
+    }
+}
+
 void HttpServerSession::on_read(bufferevent*, void* self) { static_cast<HttpServerSession*>(self)->read_requests(); }
 
 void HttpServerSession::on_write(bufferevent*, void* self) {
@@ -160,7 +182,7 @@ void HttpServerSession::read_requests() {
 }
 
 void HttpServerSession::dispatch(HttpRequest&& request) {
-    bool keep_alive = parser_.keep_alive() && request.wants_keep_alive();
+    bool keep_alive = !keep_alive_ended_ && parser_.keep_alive() && request.wants_keep_alive();
     bool http10 = request.version_major == 1 && request.version_minor == 0;
     std::uint64_t sequence = next_sequence_++;
     pipeline_.push_back({sequence, !keep_alive, keep_alive && http10, std::nullopt});

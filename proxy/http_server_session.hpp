@@ -69,6 +69,9 @@ public:
 
     // Closes now, dropping unanswered requests; on_closed follows.
     void close();
+    // Ends keep-alive gracefully: no request after the one in progress (or, if none has arrived yet, the next
+    // one) is accepted; that request's answer says "Connection: close". An idle connection closes now.
+    void end_keep_alive();
 
     const std::string& peer_address() const { return peer_address_; }  // "ip:port", "[v6]:port" or ""
     bool is_closed() const { return closed_; }
@@ -118,6 +121,7 @@ private:
     std::uint64_t next_sequence_ = 0;
     std::uint64_t responses_sent_ = 0;
     bool stop_reading_ = false;    // no further requests are accepted on this connection
+    bool keep_alive_ended_ = false;  // the next request to arrive is the last one
     bool close_when_flushed_ = false;
     bool continue_sent_ = false;
     bool in_read_loop_ = false;

@@ -113,6 +113,51 @@ TEST_CASE("a handler's own Connection: close ends the connection after that answ
     CHECK(server.close_reasons[0] == "connection_close");
 }
 
+TEST_CASE("ending keep-alive: an idle connection closes, a request in progress is the last one") {
+    EventLoop loop;
+    std::optional<ResponseWriter> held;
+    int handled = 0;
+    SessionServer server(loop.base(), {}, [&](HttpRequest&&, ResponseWriter writer) {
+        ++handled;
+        held = std::move(writer);
+    });
+    RawClient client(loop.base(), server.port());
+    SUBCASE("idle after a request: closed at once") {
+        client.write("GET /1 HTTP/1.1\r\n\r\n");
+        REQUIRE(loop.run_until([&] { return held.has_value(); }));
+        held->send(text_response("one"));
+        REQUIRE(loop.run_until([&] { return count_of(client.received(), "HTTP/1.1 200") == 1; }));
+        CHECK(client.received().find("Connection: close") == std::string::npos);
+        server.end_keep_alive_all();
+        REQUIRE(loop.run_until([&] { return client.closed(); }));
+        CHECK(handled == 1);
+    }
+    SUBCASE("a request waiting for its answer: answered with Connection: close, nothing after it") {
+        client.write("GET /1 HTTP/1.1\r\n\r\n");
+        REQUIRE(loop.run_until([&] { return held.has_value(); }));
+        server.end_keep_alive_all();
+        client.write("GET /2 HTTP/1.1\r\n\r\n");
+        loop.run_for(50ms);
+        held->send(text_response("one"));
+        REQUIRE(loop.run_until([&] { return client.closed(); }));
+        CHECK(count_of(client.received(), "HTTP/1.1 200") == 1);
+        CHECK(client.received().find("Connection: close") != std::string::npos);
+        CHECK(handled == 1);
+    }
+    SUBCASE("no request yet: the first one is still served, and is the last") {
+        REQUIRE(loop.run_until([&] { return server.open_sessions() == 1; }));
+        server.end_keep_alive_all();
+        loop.run_for(50ms);
+        CHECK_FALSE(client.closed());
+        client.write("GET /1 HTTP/1.1\r\n\r\n");
+        REQUIRE(loop.run_until([&] { return held.has_value(); }));
+        held->send(text_response("one"));
+        REQUIRE(loop.run_until([&] { return client.closed(); }));
+        CHECK(client.received().find("Connection: close") != std::string::npos);
+        CHECK(handled == 1);
+    }
+}
+
 TEST_CASE("idle timeout closes a quiet connection and a stalled request") {
     EventLoop loop;
     HttpServerSessionOptions options;

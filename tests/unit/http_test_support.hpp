@@ -97,6 +97,9 @@ public:
     void close_all() {
         for (auto& session : sessions_) session->close();
     }
+    void end_keep_alive_all() {
+        for (auto& session : sessions_) session->end_keep_alive();
+    }
     // Sends FIN on every accepted socket right now (bufferevent_free closes its socket only later).
     void shutdown_all_sockets() {
         for (evutil_socket_t fd : accepted_fds_) shutdown(fd, SHUT_RDWR);
