@@ -126,8 +126,13 @@ void InboundHandshake::start_lookup() {
 
 void InboundHandshake::on_lookup_done(const dns::TlsaResult& result) {
     release_dns_slot();
-    tlsa_ = result;
+    keep_tlsa(result);
     resume_soon();  // resume from a clean stack, not from inside the resolver's callback
+}
+
+void InboundHandshake::keep_tlsa(dns::TlsaResult result) {
+    tlsa_valid_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(result.ttl);
+    tlsa_ = std::move(result);
 }
 
 void InboundHandshake::release_dns_slot() {
@@ -166,7 +171,7 @@ int InboundHandshake::on_client_name(SSL* ssl, const ParsedClientName& client_na
     if (!allowed(client_name_)) return reject(reason::not_allowed, "ClientName not in the allow-list");
 
     if (auto cached = resolver_.cached_tlsa(client_name_)) {
-        tlsa_ = std::move(cached);
+        keep_tlsa(std::move(*cached));
     } else {
         lookup_requested_ = true;
         if (ASYNC_get_current_job() == nullptr) return reject(reason::tls_error, "handshake not in async mode");
@@ -273,6 +278,7 @@ void InboundHandshake::succeed() {
             return fail(reason::tlsa_mismatch, "handshake completed without a DANE match");
         }
         outcome.client_name = client_name_;
+        outcome.authenticated_until = tlsa_valid_until_;
         outcome.matched_tlsa = std::to_string(usage) + " " + std::to_string(selector) + " " + std::to_string(matching);
     }
     outcome.reason = reason::ok;

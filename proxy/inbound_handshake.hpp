@@ -40,6 +40,9 @@ struct HandshakeOutcome {
     std::string_view reason;   // reason::ok or why it failed
     std::string client_name;   // authenticated ClientName; empty when unauthenticated (optional mode)
     std::string matched_tlsa;  // "3 1 1" of the record that matched
+    // When the TLSA answer behind the authentication stops being valid (its cache lifetime: TTL, RRSIG
+    // expiry, max_ttl_s); unset when unauthenticated. The connection must not carry requests beyond it.
+    std::optional<std::chrono::steady_clock::time_point> authenticated_until;
     std::string detail;        // human-readable cause for logs
     double seconds = 0;
 };
@@ -69,6 +72,7 @@ private:
     void on_paused();
     void start_lookup();
     void on_lookup_done(const dns::TlsaResult& result);
+    void keep_tlsa(dns::TlsaResult result);
     void resume_soon();
     void on_timeout();
     void succeed();
@@ -101,6 +105,7 @@ private:
     bool holds_dns_slot_ = false;
     std::string client_name_;
     std::optional<dns::TlsaResult> tlsa_;
+    std::chrono::steady_clock::time_point tlsa_valid_until_;
     dns::PendingLookupPtr pending_lookup_;
     std::string_view failure_reason_;
     std::string failure_detail_;

@@ -1,5 +1,7 @@
 #include "proxy/inbound_listener.hpp"
 
+#include <algorithm>
+
 #include <event2/bufferevent_ssl.h>
 
 #include "proxy/handshake_reason.hpp"
@@ -18,11 +20,13 @@ struct InboundListener::Handshaking {
 };
 
 struct InboundListener::Established {
+    InboundListener* listener = nullptr;
     std::shared_ptr<const InboundSettings> settings;
     std::string identity;      // authenticated ClientName, "" when unauthenticated (optional mode)
     std::string matched_tlsa;  // "3 1 1"
     std::string peer;
     std::unique_ptr<HttpServerSession> session;
+    EventPtr authentication_expiry;  // fires when the TLSA answer behind `identity` is no longer valid
 };
 
 namespace {
@@ -173,11 +177,31 @@ void InboundListener::start_session(std::shared_ptr<const InboundSettings> setti
     options.error_response = session_error_response;
     options.limits.max_body_bytes = settings->config.max_body_bytes;
     established->settings = std::move(settings);
+    established->listener = this;
     established->session = std::make_unique<HttpServerSession>(
         connection, options,
         [this, key](HttpRequest&& request, ResponseWriter writer) { on_request(*key, std::move(request), std::move(writer)); },
         [this, key] { on_session_closed(key); });
+    if (outcome.authenticated_until) watch_authentication_expiry(*established, *outcome.authenticated_until);
     sessions_.emplace(key, std::move(established));
+}
+
+// Like a resumed session, a keep-alive connection must not outlive the TLSA records that authenticated it:
+// when they expire the connection takes no new request, and the client reconnects and is checked again.
+void InboundListener::watch_authentication_expiry(Established& connection,
+                                                  std::chrono::steady_clock::time_point expiry) {
+    connection.authentication_expiry.reset(evtimer_new(base_, &InboundListener::authentication_expired, &connection));
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(expiry - std::chrono::steady_clock::now());
+    left = std::max(left, std::chrono::microseconds(0));
+    timeval delay{static_cast<time_t>(left.count() / 1000000), static_cast<suseconds_t>(left.count() % 1000000)};
+    evtimer_add(connection.authentication_expiry.get(), &delay);
+}
+
+void InboundListener::authentication_expired(evutil_socket_t, short, void* arg) {
+    auto& connection = *static_cast<Established*>(arg);
+    log::debug("authentication_expired", {{"listener", connection.listener->metrics_.name()},
+                                          {"client", connection.peer}, {"client_id", connection.identity}});
+    connection.session->end_keep_alive();
 }
 
 void InboundListener::on_request(Established& connection, HttpRequest&& request, ResponseWriter writer) {

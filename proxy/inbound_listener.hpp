@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -43,6 +44,8 @@ private:
     void on_handshake_done(Handshaking* entry, HandshakeOutcome outcome, SslPtr ssl, evutil_socket_t fd);
     void start_session(std::shared_ptr<const InboundSettings> settings, HandshakeOutcome outcome, SslPtr ssl,
                        evutil_socket_t fd, std::string peer);
+    void watch_authentication_expiry(Established& connection, std::chrono::steady_clock::time_point expiry);
+    static void authentication_expired(evutil_socket_t, short, void* connection);
     void on_request(Established& connection, HttpRequest&& request, ResponseWriter writer);
     void on_session_closed(Established* connection);
     void release_connection_slot();

@@ -1,5 +1,6 @@
 """After authentication the inbound listener relays HTTP/1.1 to its backend: keep-alive on both sides, chunked
-bodies, a body limit, Backend Interfaces answers when the backend fails, and an idle timeout.
+bodies, a body limit, Backend Interfaces answers when the backend fails, and connections that live no longer
+than the client's idle timeout or the TLSA answer that authenticated it.
 
 Each test speaks TLS 1.3 with a real dane_clientid (tests/integration/dane_client.py) to a real sidecar in front
 of the recording LoRaWAN join server, with the DNS lab's validating unbound behind the sidecar.
@@ -138,3 +139,35 @@ def test_an_idle_client_connection_is_closed_after_idle_ms(lab, join_server):
             assert connection.request(join_request()).status == 200
             assert not connection.closed_by_server_within(0.3), "closed long before idle_ms"
             assert connection.closed_by_server_within(10), "still open long after idle_ms"
+
+
+def test_a_connection_takes_no_request_after_its_tlsa_answer_expires(lab, join_server):
+    """Keep-alive must not extend an authentication beyond the TLSA records behind it (here the cache
+    lifetime, max_ttl_s = 2 s): the connection closes, and the client's next connection is checked again."""
+    config = inbound_config(lab, join_server.port, max_ttl_s=2)
+    with Sidecar(config, name="inbound-tlsa-expiry") as sidecar:
+        sidecar.address = listen_address(config)
+        with connect(lab, sidecar) as connection:
+            started = time.monotonic()
+            first = connection.request(join_request())
+            assert first.status == 200 and first.headers.get("connection") != "close", first
+            assert connection.closed_by_server_within(10), "the connection outlived its TLSA answer"
+            assert time.monotonic() - started >= 1.0, "closed before the TLSA answer expired"
+        with connect(lab, sidecar) as connection:
+            assert connection.request(join_request()).status == 200
+        assert wait_until(lambda: sidecar.metric("dance_handshakes_total", result="ok") == 2)
+
+
+def test_the_request_in_progress_when_the_tlsa_answer_expires_is_answered_and_is_the_last(lab):
+    slow_backend = JoinServer(extra=["--delay-ms", "2500"])
+    config = inbound_config(lab, slow_backend.port, max_ttl_s=1)
+    try:
+        with Sidecar(config, name="inbound-tlsa-expiry-busy") as sidecar:
+            sidecar.address = listen_address(config)
+            with connect(lab, sidecar) as connection:
+                reply = connection.request(join_request())
+                assert reply.status == 200, reply
+                assert reply.headers.get("connection") == "close", reply
+                assert connection.closed_by_server_within(5)
+    finally:
+        slow_backend.stop()
