@@ -234,9 +234,15 @@ def test_kubernetes_secret_symlink_swap_reloads_the_certificate(lab, join_server
     (volume / "..data").symlink_to(first.name)
     for name in ("tls.crt", "tls.key"):
         (volume / name).symlink_to(f"..data/{name}")
-    inbound = Sidecar(inbound_config(lab, join_server.port, [lab.NAME_NS_A]), name="inbound")
+    # The pooled connection outlives the reload only while both TLSA answers behind it are valid: cache them
+    # longer than the reload takes.
+    long_cache = {"max_ttl_s": 300, "negative_ttl_s": 1}
+    inbound_settings = inbound_config(lab, join_server.port, [lab.NAME_NS_A])
+    inbound_settings["dns"] = dict(inbound_settings["dns"], cache=long_cache)
+    inbound = Sidecar(inbound_settings, name="inbound")
     config = outbound_config(lab, volume / "tls.crt", volume / "tls.key")
     config["workers"] = 1  # one upstream pool: the second request must reuse the first connection
+    config["dns"] = dict(config["dns"], cache=long_cache)
     outbound = Sidecar(config, name="outbound")
     try:
         assert post(outbound_port(outbound))[0] == 200
