@@ -1,5 +1,7 @@
 #include "proxy/outbound_connector.hpp"
 
+#include <chrono>
+
 #include <event2/util.h>
 
 #include "proxy/handshake_reason.hpp"
@@ -70,6 +72,8 @@ private:
     void on_tlsa(const dns::TlsaResult& result) {
         if (!done_) return;  // already failed
         tlsa_ = result;
+        // What this answer decides (DANE, or RFC 7672's PKIX when provably absent) holds for its lifetime.
+        reuse_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(result.ttl);
         if (!address_.empty()) proceed();
     }
 
@@ -112,7 +116,7 @@ private:
         if (result.reason == reason::ok) {
             metrics_.handshake(reason::ok, result.seconds);
             ConnectCallback done = std::move(done_);
-            return done(ConnectOutcome::ready(std::move(result.connection)));
+            return done(ConnectOutcome::ready(std::move(result.connection), reuse_until_));
         }
         UpstreamError kind = UpstreamError::tls_failed;
         if (result.reason == reason::connect_failed) kind = UpstreamError::connect_failed;
@@ -141,6 +145,7 @@ private:
     size_t next_address_ = 0;
     uint16_t port_ = 0;
     std::optional<dns::TlsaResult> tlsa_;
+    std::chrono::steady_clock::time_point reuse_until_ = std::chrono::steady_clock::time_point::max();
     dns::PendingLookupPtr address_lookup_;
     dns::PendingLookupPtr tlsa_lookup_;
     std::unique_ptr<TlsConnectAttempt> tls_attempt_;

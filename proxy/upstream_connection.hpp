@@ -2,6 +2,7 @@
 // time, and while idle in the pool, a watch that notices the server closing it or sending stray bytes.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -42,6 +43,10 @@ public:
 
     std::uint64_t exchanges_started() const { return exchanges_started_; }
 
+    // No exchange may start after `until` (the server's authentication expires then).
+    void limit_reuse(std::chrono::steady_clock::time_point until) { reuse_until_ = until; }
+    std::chrono::steady_clock::time_point reuse_until() const { return reuse_until_; }
+
 private:
     static void on_read(bufferevent* bev, void* self);
     static void on_event(bufferevent* bev, short what, void* self);
@@ -59,6 +64,7 @@ private:
     DeathHandler on_dead_;
     std::size_t request_size_ = 0;
     std::uint64_t exchanges_started_ = 0;
+    std::chrono::steady_clock::time_point reuse_until_ = std::chrono::steady_clock::time_point::max();
 };
 
 }  // namespace dance::proxy

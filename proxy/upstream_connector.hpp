@@ -7,6 +7,7 @@
 //    attempt must not use its members after the callback returns.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,10 +19,16 @@
 namespace dance::proxy {
 
 struct ConnectOutcome {
+    using Clock = std::chrono::steady_clock;
     BuffereventPtr connection;  // established and ready for HTTP bytes; null on failure
     UpstreamFailure failure;    // meaningful only when connection is null
+    // The server's authentication holds until then (its TLSA answer expires): no exchange starts on the
+    // connection afterwards.
+    Clock::time_point reuse_until = Clock::time_point::max();
 
-    static ConnectOutcome ready(BuffereventPtr connection) { return {std::move(connection), {}}; }
+    static ConnectOutcome ready(BuffereventPtr connection, Clock::time_point reuse_until = Clock::time_point::max()) {
+        return {std::move(connection), {}, reuse_until};
+    }
     static ConnectOutcome failed(UpstreamError kind, std::string description, std::string reason = {}) {
         return {nullptr, {kind, std::move(description), std::move(reason)}};
     }

@@ -67,7 +67,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle_connection() {
     while (!idle_.empty()) {
         auto connection = std::move(idle_.back());
         idle_.pop_back();
-        if (connection->looks_alive()) return connection;
+        if (connection->looks_alive() && std::chrono::steady_clock::now() < connection->reuse_until()) return connection;
         ++stats_.idle_closed;
     }
     return nullptr;
@@ -81,7 +81,9 @@ void UpstreamPool::on_connected(Pending* pending, ConnectOutcome outcome) {
         return;
     }
     ++stats_.connections_opened;
-    run_exchange(*pending, std::make_unique<UpstreamConnection>(std::move(outcome.connection), options_.limits));
+    auto connection = std::make_unique<UpstreamConnection>(std::move(outcome.connection), options_.limits);
+    connection->limit_reuse(outcome.reuse_until);
+    run_exchange(*pending, std::move(connection));
 }
 
 void UpstreamPool::run_exchange(Pending& pending, std::unique_ptr<UpstreamConnection> connection) {
@@ -121,13 +123,26 @@ void UpstreamPool::on_deadline(Pending* pending) {
 }
 
 void UpstreamPool::keep_idle(std::unique_ptr<UpstreamConnection> connection) {
+    if (std::chrono::steady_clock::now() >= connection->reuse_until()) {
+        ++stats_.idle_closed;
+        return dispose_later(std::move(connection));
+    }
     if (idle_.size() >= options_.max_idle) {
         if (options_.max_idle == 0) return dispose_later(std::move(connection));
         dispose_later(std::move(idle_.front()));
         idle_.pop_front();
     }
-    connection->watch_idle(options_.idle_timeout_ms, [this, raw = connection.get()](std::string) { drop_idle(raw); });
+    connection->watch_idle(idle_time_left(*connection), [this, raw = connection.get()](std::string) { drop_idle(raw); });
     idle_.push_back(std::move(connection));
+}
+
+// How long an idle connection may wait for its next exchange: the idle timeout, cut short where the
+// connection's authentication expires first.
+std::uint32_t UpstreamPool::idle_time_left(const UpstreamConnection& connection) const {
+    auto until = connection.reuse_until();
+    if (until == std::chrono::steady_clock::time_point::max()) return options_.idle_timeout_ms;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+    return static_cast<std::uint32_t>(std::min<long long>(std::max<long long>(left, 1), options_.idle_timeout_ms));
 }
 
 void UpstreamPool::drop_idle(UpstreamConnection* connection) {

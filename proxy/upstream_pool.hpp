@@ -1,7 +1,7 @@
 // Keep-alive connections to one upstream, and the relaying of whole requests over them.
 //
 // One request at a time per connection; idle connections are reused newest first and watched, so a
-// connection the server closed is dropped before reuse. A request is retried once, on a fresh connection,
+// connection the server closed, or whose authentication expired, is dropped before reuse. A request is retried once, on a fresh connection,
 // only if it failed on a reused connection before any of its bytes left our buffers; a request whose bytes
 // may have reached the server is never replayed. Single-threaded: use from the event loop's thread only.
 #pragma once
@@ -37,7 +37,8 @@ struct UpstreamPoolStats {
     std::uint64_t connect_failures = 0;
     std::uint64_t reuses = 0;               // exchanges on a pooled connection
     std::uint64_t retries = 0;              // requests re-sent on a fresh connection
-    std::uint64_t idle_closed = 0;          // idle connections dropped: closed by the server, timeout, stray bytes
+    std::uint64_t idle_closed = 0;          // idle connections dropped: closed by the server, timeout, stray bytes,
+                                            // authentication expired
     std::size_t idle_connections = 0;       // now
     std::size_t requests_in_flight = 0;     // now
 };
@@ -71,6 +72,7 @@ private:
     void on_exchanged(Pending* pending, ExchangeOutcome outcome);
     void on_deadline(Pending* pending);
     void keep_idle(std::unique_ptr<UpstreamConnection> connection);
+    std::uint32_t idle_time_left(const UpstreamConnection& connection) const;
     void drop_idle(UpstreamConnection* connection);
     void complete(Pending* pending, UpstreamResult result);
     void dispose_later(std::unique_ptr<UpstreamConnection> connection);

@@ -5,6 +5,7 @@ trust-ad mode, tests/peers' join server, and plain HTTP clients.
 """
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -35,9 +36,10 @@ def inbound_config(lab, backend_port, port=INBOUND_PORT, allow=None):
     }
 
 
-def outbound_config(lab, upstream_port=INBOUND_PORT, connect_to="", server_auth="dane", request_ms=5000):
+def outbound_config(lab, upstream_port=INBOUND_PORT, connect_to="", server_auth="dane", request_ms=5000,
+                    dns_cache=None):
     return {
-        "dns": dns_section(lab),
+        "dns": dns_section(lab, **({"cache": dns_cache} if dns_cache else {})),
         "outbound": [{
             "name": "js", "listen": f"127.0.0.1:{free_port()}", "upstream": f"{lab.NAME_JS}:{upstream_port}",
             "connect_to": connect_to, "server_auth": server_auth,
@@ -117,6 +119,22 @@ def test_a_thousand_sequential_requests_cost_at_most_two_handshakes(inbound, out
     assert summary["result_codes"] == {"Success": 1000}, summary
     handshakes = outbound.metric("dance_handshakes_total", direction="outbound", result="ok") - before
     assert handshakes <= 2
+
+
+def test_a_pooled_connection_is_not_reused_after_the_server_tlsa_answer_expires(lab, inbound):
+    # The server's TLSA answer lives max_ttl_s = 2 s here: a connection it authenticated takes no request later.
+    config = dict(outbound_config(lab, dns_cache={"max_ttl_s": 2}), workers=1)  # one pool for every request
+    sidecar = Sidecar(config, name="outbound-tlsa-expiry")
+    try:
+        assert post(outbound_port(sidecar))[0] == 200
+        assert post(outbound_port(sidecar))[0] == 200
+        assert sidecar.metric("dance_handshakes_total", result="ok") == 1
+        time.sleep(3)
+        status, answer = post(outbound_port(sidecar))
+        assert status == 200 and answer["Result"]["ResultCode"] == "Success"
+        assert sidecar.metric("dance_handshakes_total", result="ok") == 2
+    finally:
+        assert sidecar.stop() == 0
 
 
 def test_wrong_server_tlsa_refuses_and_sends_no_request(lab, join_server, inbound):

@@ -326,3 +326,25 @@ TEST_CASE("the pool may be destroyed from inside a completion callback") {
     CHECK(called);
     loop.run_for(20ms);
 }
+
+TEST_CASE("a connection is not reused once its authentication expires, and leaves the pool then") {
+    EventLoop loop;
+    Backend backend(loop.base());
+    Connector tcp = make_tcp_connector(loop.base(), {"127.0.0.1", backend.server.port()}, 2000);
+    // As the outbound connector does: the server's TLSA answer is valid for 300 ms from the connect.
+    Connector expiring = [&tcp](ConnectCallback done) {
+        return tcp([done = std::move(done)](ConnectOutcome outcome) mutable {
+            outcome.reuse_until = std::chrono::steady_clock::now() + 300ms;
+            done(std::move(outcome));
+        });
+    };
+    UpstreamPool pool(loop.base(), expiring, {});
+    CHECK(send_and_wait(loop, pool, make_request("/1")).ok());
+    CHECK(send_and_wait(loop, pool, make_request("/2")).ok());
+    CHECK(pool.stats().connections_opened == 1);
+    REQUIRE(loop.run_until([&] { return pool.stats().idle_connections == 0; }, 2s));
+    CHECK(pool.stats().idle_closed == 1);
+    CHECK(send_and_wait(loop, pool, make_request("/3")).ok());
+    CHECK(pool.stats().connections_opened == 2);
+    CHECK(backend.server.connections_accepted() == 2);
+}
