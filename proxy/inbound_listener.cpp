@@ -32,6 +32,11 @@ struct InboundListener::Established {
 namespace {
 
 constexpr std::string_view unknown_sender = "UnknownSender";
+
+bool same_backend(const config::InboundListener& a, const config::InboundListener& b) {
+    return a.backend.host == b.backend.host && a.backend.port == b.backend.port &&
+           a.timeouts.backend_ms == b.timeouts.backend_ms && a.timeouts.idle_ms == b.timeouts.idle_ms;
+}
 constexpr size_t logged_sender_id_max = 64;  // the SenderID comes from the client: bound what we log
 
 // The client claimed a SenderID its DANE identity is not bound to: answer as a TS002 peer would
@@ -218,21 +223,25 @@ void InboundListener::on_request(Established& connection, HttpRequest&& request,
         if (!verdict.allowed)
             return refuse_unbound_sender(metrics_, {connection.identity, connection.peer}, request, writer, verdict);
     }
-    RelayRoute route{metrics_, backend_pool(settings), "backend"};
+    RelayRoute route{metrics_, backend_pool(connection.settings), "backend"};
     relay_request(std::move(request), std::move(writer), route, {connection.identity, connection.peer});
 }
 
-UpstreamPool& InboundListener::backend_pool(const InboundSettings& settings) {
-    std::string backend = settings.config.backend.to_string();
-    if (!pool_ || backend != pool_backend_) {
+// One pool per worker, kept across reloads unless the backend or its timeouts changed; a replaced pool lives
+// until its requests in flight are answered.
+UpstreamPool& InboundListener::backend_pool(const std::shared_ptr<const InboundSettings>& settings) {
+    if (pool_ && settings == pool_settings_) return *pool_;  // no reload since the last request
+    std::erase_if(retired_pools_, [](const auto& pool) { return pool->stats().requests_in_flight == 0; });
+    const config::InboundListener& config = settings->config;
+    if (!pool_ || !pool_settings_ || !same_backend(pool_settings_->config, config)) {
         if (pool_) retired_pools_.push_back(std::move(pool_));
         UpstreamPoolOptions options;
-        options.request_timeout_ms = settings.config.timeouts.backend_ms;
-        options.idle_timeout_ms = settings.config.timeouts.idle_ms;
+        options.request_timeout_ms = config.timeouts.backend_ms;
+        options.idle_timeout_ms = config.timeouts.idle_ms;
         pool_ = std::make_unique<UpstreamPool>(
-            base_, make_tcp_connector(base_, settings.config.backend, settings.config.timeouts.backend_ms), options);
-        pool_backend_ = backend;
+            base_, make_tcp_connector(base_, config.backend, config.timeouts.backend_ms), options);
     }
+    pool_settings_ = settings;
     return *pool_;
 }
 

@@ -51,7 +51,7 @@ private:
     void release_connection_slot();
     void bury(std::unique_ptr<Handshaking> entry);
     static void reap(evutil_socket_t, short, void* self);
-    UpstreamPool& backend_pool(const InboundSettings& settings);
+    UpstreamPool& backend_pool(const std::shared_ptr<const InboundSettings>& settings);
 
     event_base* base_;
     dns::TlsaResolver& resolver_;
@@ -65,9 +65,9 @@ private:
     std::vector<std::unique_ptr<Handshaking>> finished_handshakes_;
     EventPtr reap_event_;
     LingeringCloser closer_;
-    std::string pool_backend_;  // host:port of the current backend pool
     std::unique_ptr<UpstreamPool> pool_;
-    std::vector<std::unique_ptr<UpstreamPool>> retired_pools_;  // backend changed by a reload
+    std::shared_ptr<const InboundSettings> pool_settings_;      // the settings pool_ was last checked against
+    std::vector<std::unique_ptr<UpstreamPool>> retired_pools_;  // replaced by a reload, requests still in flight
 };
 
 }  // namespace dance::proxy

@@ -151,6 +151,36 @@ def test_allow_list_reload_takes_effect_for_new_connections(lab, join_server):
         assert inbound.stop() == 0
 
 
+def test_backend_change_on_reload_moves_new_requests_and_finishes_the_one_in_flight(lab):
+    old_backend = JoinServer(extra=["--delay-ms", "1500"])
+    new_backend = JoinServer()
+    inbound = Sidecar(dict(inbound_config(lab, old_backend.port, [lab.NAME_NS_A]), workers=1), name="inbound")
+    outbound = Sidecar(outbound_config(lab, lab.pki("ns-a.pem"), lab.pki("ns-a.key")), name="outbound")
+    try:
+        answers = []
+        in_flight = threading.Thread(target=lambda: answers.append(post(outbound_port(outbound))))
+        in_flight.start()
+        deadline = time.monotonic() + 10
+        while not old_backend.records() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        inbound.write_config(dict(inbound_config(lab, new_backend.port, [lab.NAME_NS_A]), workers=1))
+        inbound.reload()
+        while inbound.metric("dance_config_reloads_total", result="ok") < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert inbound.metric("dance_config_reloads_total", result="ok") == 1
+        status, answer = post(outbound_port(outbound))
+        assert status == 200 and answer["Result"]["ResultCode"] == "Success"
+        assert len(new_backend.records()) == 1
+        in_flight.join(timeout=10)
+        assert answers and answers[0][0] == 200, answers
+        assert len(old_backend.records()) == 1
+    finally:
+        assert outbound.stop() == 0
+        assert inbound.stop() == 0
+        old_backend.stop()
+        new_backend.stop()
+
+
 def test_sigterm_lets_in_flight_requests_finish_then_exits_zero(lab):
     slow = JoinServer(extra=["--delay-ms", "1500"])
     inbound = Sidecar(inbound_config(lab, slow.port, [lab.NAME_NS_A]), name="inbound")
