@@ -235,7 +235,7 @@ void HttpServerSession::flush_ready_answers() {
         bufferevent_write(connection_.get(), bytes.data(), bytes.size());
         ++responses_sent_;
         if (pipeline_.front().close_after) close_when_flushed_ = true;
-        pipeline_.pop_front();
+        pipeline_.erase(pipeline_.begin());
         if (close_when_flushed_) {
             pipeline_.clear();
             break;
