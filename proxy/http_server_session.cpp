@@ -93,6 +93,12 @@ HttpServerSession::~HttpServerSession() = default;
 
 void HttpServerSession::close() { close_now("closed"); }
 
+bool HttpServerSession::idle() const {
+    if (closed_) return true;
+    return pipeline_.empty() && !parser_.message_started() &&
+           evbuffer_get_length(bufferevent_get_input(connection_.get())) == 0;
+}
+
 void HttpServerSession::end_keep_alive() {
     if (closed_ || lingering_ || stop_reading_) return;
     if (!pipeline_.empty()) {
@@ -101,8 +107,7 @@ void HttpServerSession::end_keep_alive() {
         bufferevent_disable(connection_.get(), EV_READ);
         return;
     }
-    bool request_under_way = parser_.message_started() || evbuffer_get_length(bufferevent_get_input(connection_.get())) > 0;
-    if (next_sequence_ == 0 || request_under_way) {
+    if (next_sequence_ == 0 || !idle()) {
         keep_alive_ended_ = true;
         return;
     }

@@ -75,6 +75,8 @@ public:
 
     const std::string& peer_address() const { return peer_address_; }  // "ip:port", "[v6]:port" or ""
     bool is_closed() const { return closed_; }
+    // Nothing in progress: every request answered and no part of a next one received.
+    bool idle() const;
     // Why it closed: "client_eof", "idle_timeout", "connection_close", "bad_request", "io_error", "closed".
     std::string_view close_reason() const { return close_reason_; }
     std::uint64_t requests_received() const { return next_sequence_; }
@@ -129,5 +131,20 @@ private:
     bool closed_ = false;
     bool lingering_ = false;  // answered and shut down; discarding input until the client's FIN
 };
+
+// Draining a listener: closes the sessions with nothing in progress and ends keep-alive on the others, so
+// their answers in progress say "Connection: close". Returns how many were closed (their on_closed follows
+// from the loop).
+template <typename Sessions, typename SessionOf>
+std::size_t wind_down_sessions(Sessions& sessions, SessionOf session_of) {
+    std::vector<HttpServerSession*> idle;
+    for (auto& entry : sessions) {
+        HttpServerSession& session = session_of(entry);
+        if (session.idle()) idle.push_back(&session);
+        else session.end_keep_alive();
+    }
+    for (HttpServerSession* session : idle) session->close();
+    return idle.size();
+}
 
 }  // namespace dance::proxy

@@ -81,14 +81,9 @@ bool InboundListener::start(std::string& error) {
 
 void InboundListener::stop_accepting() { listener_.reset(); }
 
-size_t InboundListener::close_idle_connections() {
-    std::vector<HttpServerSession*> idle;
-    for (auto& [key, connection] : sessions_) {
-        HttpServerSession& session = *connection->session;
-        if (session.requests_received() == session.responses_sent()) idle.push_back(&session);
-    }
-    for (HttpServerSession* session : idle) session->close();  // on_closed follows from the loop
-    return sessions_.size() + handshakes_.size() - idle.size();
+size_t InboundListener::drain_connections() {
+    size_t closed = wind_down_sessions(sessions_, [](const auto& entry) -> HttpServerSession& { return *entry.second->session; });
+    return sessions_.size() + handshakes_.size() - closed;
 }
 
 void InboundListener::close_all() {

@@ -31,8 +31,8 @@ public:
 
     bool start(std::string& error);
     void stop_accepting();
-    // Closes connections with no request in flight; returns how many connections remain.
-    size_t close_idle_connections();
+    // Draining: see wind_down_sessions(); returns how many connections remain.
+    size_t drain_connections();
     void close_all();
 
 private:

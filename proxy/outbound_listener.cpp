@@ -33,13 +33,8 @@ bool OutboundListener::start(std::string& error) {
 
 void OutboundListener::stop_accepting() { listener_.reset(); }
 
-size_t OutboundListener::close_idle_connections() {
-    std::vector<HttpServerSession*> idle;
-    for (auto& [key, client] : clients_) {
-        if (client->session->requests_received() == client->session->responses_sent()) idle.push_back(client->session.get());
-    }
-    for (HttpServerSession* session : idle) session->close();
-    return clients_.size() - idle.size();
+size_t OutboundListener::drain_connections() {
+    return clients_.size() - wind_down_sessions(clients_, [](const auto& entry) -> HttpServerSession& { return *entry.second->session; });
 }
 
 void OutboundListener::close_all() {

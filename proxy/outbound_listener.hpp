@@ -25,7 +25,7 @@ public:
 
     bool start(std::string& error);
     void stop_accepting();
-    size_t close_idle_connections();  // returns how many connections remain
+    size_t drain_connections();  // draining: see wind_down_sessions(); returns how many connections remain
     void close_all();
     UpstreamPoolStats pool_stats() const { return pool_.stats(); }
 

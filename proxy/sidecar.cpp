@@ -269,7 +269,7 @@ void Sidecar::State::poll_drain() {
     size_t remaining = 0;
     for (auto& worker : workers) {
         remaining += std::min<size_t>(worker->remaining(), 1u << 30);
-        worker->close_idle_connections();
+        worker->drain_connections();
     }
     bool expired = std::chrono::steady_clock::now() >= drain_deadline;
     if (remaining == 0 || expired) {

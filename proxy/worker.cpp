@@ -111,18 +111,18 @@ void Worker::post(std::function<void(Loop&)> task) {
 }
 
 void Worker::stop_accepting() {
-    remaining_.store(SIZE_MAX);  // unknown until the first close_idle_connections() round reports
+    remaining_.store(SIZE_MAX);  // unknown until the first drain_connections() round reports
     post([](Loop& loop) {
         for (auto& listener : loop.inbound) listener->stop_accepting();
         for (auto& listener : loop.outbound) listener->stop_accepting();
     });
 }
 
-void Worker::close_idle_connections() {
+void Worker::drain_connections() {
     post([this](Loop& loop) {
         size_t remaining = 0;
-        for (auto& listener : loop.inbound) remaining += listener->close_idle_connections();
-        for (auto& listener : loop.outbound) remaining += listener->close_idle_connections();
+        for (auto& listener : loop.inbound) remaining += listener->drain_connections();
+        for (auto& listener : loop.outbound) remaining += listener->drain_connections();
         remaining_.store(remaining);
     });
 }

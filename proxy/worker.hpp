@@ -44,8 +44,9 @@ public:
     // Starts the thread; returns once every listener is bound (true) or something failed (false + error).
     bool start(std::string& error);
     void stop_accepting();
-    // Closes idle keep-alive connections; remaining() then tells how many still carry requests.
-    void close_idle_connections();
+    // Closes idle connections and ends keep-alive on busy ones; remaining() then tells how many still carry
+    // requests.
+    void drain_connections();
     size_t remaining() const { return remaining_.load(); }
     void stop();
 

@@ -1,8 +1,10 @@
 """Operating the sidecar: reload (SIGHUP, certificate file change), drain on SIGTERM, readiness."""
+import http.client
 import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -11,7 +13,7 @@ import time
 import pytest
 
 from lab import DnsLab
-from processes import JoinServer, Sidecar, binary, free_port, post
+from processes import GOLDEN_JOINREQ, JoinServer, Sidecar, binary, free_port, post
 
 INBOUND_PORT = free_port()
 
@@ -199,6 +201,27 @@ def test_sigterm_lets_in_flight_requests_finish_then_exits_zero(lab):
     finally:
         outbound.stop()
         inbound.kill()
+        slow.stop()
+
+
+def test_sigterm_tells_a_keep_alive_client_to_close_in_the_answer_in_flight(lab):
+    slow = JoinServer(extra=["--delay-ms", "1500"])
+    inbound = Sidecar(inbound_config(lab, slow.port, [lab.NAME_NS_A]), name="inbound")
+    outbound = Sidecar(outbound_config(lab, lab.pki("ns-a.pem"), lab.pki("ns-a.key")), name="outbound")
+    try:
+        client = http.client.HTTPConnection("127.0.0.1", outbound_port(outbound), timeout=20)
+        client.request("POST", "/api", body=GOLDEN_JOINREQ, headers={"Content-Type": "application/json"})
+        time.sleep(0.7)  # the request is now waiting on the slow join server
+        outbound.process.send_signal(signal.SIGTERM)
+        answer = client.getresponse()
+        body = json.loads(answer.read())
+        assert answer.status == 200 and body["Result"]["ResultCode"] == "Success"
+        assert answer.getheader("Connection") == "close", answer.getheaders()
+        assert outbound.stop(timeout=20) == 0
+        client.close()
+    finally:
+        outbound.stop()
+        inbound.stop()
         slow.stop()
 
 

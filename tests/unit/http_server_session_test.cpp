@@ -158,6 +158,36 @@ TEST_CASE("ending keep-alive: an idle connection closes, a request in progress i
     }
 }
 
+TEST_CASE("winding down for a drain: idle connections close, busy and half-received ones end with their answer") {
+    EventLoop loop;
+    std::vector<ResponseWriter> held;
+    SessionServer server(loop.base(), {}, [&](HttpRequest&&, ResponseWriter writer) { held.push_back(std::move(writer)); });
+    RawClient idle(loop.base(), server.port());
+    RawClient busy(loop.base(), server.port());
+    RawClient half(loop.base(), server.port());
+    idle.write("GET /idle HTTP/1.1\r\n\r\n");
+    REQUIRE(loop.run_until([&] { return held.size() == 1; }));
+    held[0].send(text_response("done"));
+    busy.write("GET /busy HTTP/1.1\r\n\r\n");
+    REQUIRE(loop.run_until([&] { return held.size() == 2 && idle.received().find("done") != std::string::npos; }));
+    half.write("POST /half HTTP/1.1\r\nContent-Length: 4\r\n\r\nab");
+    loop.run_for(50ms);
+
+    CHECK(server.wind_down() == 1);
+    REQUIRE(loop.run_until([&] { return idle.closed(); }));
+    CHECK_FALSE(busy.closed());
+    CHECK_FALSE(half.closed());
+    held[1].send(text_response("busy answer"));
+    half.write("cd");
+    REQUIRE(loop.run_until([&] { return held.size() == 3; }));
+    held[2].send(text_response("half answer"));
+    REQUIRE(loop.run_until([&] { return busy.closed() && half.closed(); }));
+    for (RawClient* client : {&busy, &half}) {
+        CHECK(count_of(client->received(), "HTTP/1.1 200") == 1);
+        CHECK(client->received().find("Connection: close") != std::string::npos);
+    }
+}
+
 TEST_CASE("idle timeout closes a quiet connection and a stalled request") {
     EventLoop loop;
     HttpServerSessionOptions options;

@@ -100,6 +100,9 @@ public:
     void end_keep_alive_all() {
         for (auto& session : sessions_) session->end_keep_alive();
     }
+    std::size_t wind_down() {
+        return wind_down_sessions(sessions_, [](auto& session) -> HttpServerSession& { return *session; });
+    }
     // Sends FIN on every accepted socket right now (bufferevent_free closes its socket only later).
     void shutdown_all_sockets() {
         for (evutil_socket_t fd : accepted_fds_) shutdown(fd, SHUT_RDWR);
