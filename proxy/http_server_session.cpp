@@ -2,8 +2,6 @@
 
 #include <sys/socket.h>
 
-#include <netinet/in.h>
-
 #include <event2/buffer.h>
 #include <event2/util.h>
 
@@ -11,24 +9,6 @@
 
 namespace dance::proxy {
 namespace {
-
-std::string peer_address_of(evutil_socket_t fd) {
-    sockaddr_storage address{};
-    socklen_t length = sizeof address;
-    if (fd < 0 || getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return {};
-    char text[INET6_ADDRSTRLEN] = {};
-    if (address.ss_family == AF_INET) {
-        auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
-        evutil_inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
-        return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
-    }
-    if (address.ss_family == AF_INET6) {
-        auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
-        evutil_inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
-        return "[" + std::string(text) + "]:" + std::to_string(ntohs(v6->sin6_port));
-    }
-    return {};
-}
 
 int status_for(HttpParseError error) {
     switch (error) {
@@ -71,8 +51,7 @@ HttpServerSession::HttpServerSession(bufferevent* connection, HttpServerSessionO
       on_request_(std::move(on_request)),
       on_closed_(std::move(on_closed)),
       parser_(options.limits),
-      alive_token_(std::make_shared<HttpServerSession*>(this)),
-      peer_address_(peer_address_of(bufferevent_getfd(connection))) {
+      alive_token_(std::make_shared<HttpServerSession*>(this)) {
     event_base* base = bufferevent_get_base(connection);
     idle_timer_.reset(evtimer_new(base, &HttpServerSession::on_idle_timeout, this));
     closed_notice_.reset(event_new(base, -1, 0, &HttpServerSession::on_closed_notice, this));

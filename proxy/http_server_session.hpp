@@ -73,7 +73,6 @@ public:
     // one) is accepted; that request's answer says "Connection: close". An idle connection closes now.
     void end_keep_alive();
 
-    const std::string& peer_address() const { return peer_address_; }  // "ip:port", "[v6]:port" or ""
     bool is_closed() const { return closed_; }
     // Nothing in progress: every request answered and no part of a next one received.
     bool idle() const;
@@ -119,7 +118,6 @@ private:
     std::shared_ptr<HttpServerSession*> alive_token_;
     // In request order. Not a deque: libstdc++'s allocates ~600 bytes up front, on every idle connection.
     std::vector<PendingAnswer> pipeline_;
-    std::string peer_address_;
     std::string close_reason_;
     std::uint64_t next_sequence_ = 0;
     std::uint64_t responses_sent_ = 0;

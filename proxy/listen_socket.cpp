@@ -32,14 +32,26 @@ void set_no_delay(evutil_socket_t fd) {
 
 std::string peer_to_string(const sockaddr* address) {
     char text[INET6_ADDRSTRLEN] = {};
-    if (address->sa_family == AF_INET6) {
-        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
-        evutil_inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
-        return "[" + std::string(text) + "]:" + std::to_string(ntohs(v6->sin6_port));
+    const bool v6 = address->sa_family == AF_INET6;
+    uint16_t port = 0;
+    if (v6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
+        evutil_inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+        port = ntohs(in6->sin6_port);
+    } else {
+        const auto* in4 = reinterpret_cast<const sockaddr_in*>(address);
+        evutil_inet_ntop(AF_INET, &in4->sin_addr, text, sizeof text);
+        port = ntohs(in4->sin_port);
     }
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
-    evutil_inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
-    return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
+    // Appended piecewise: GCC 12 reports a false -Wrestrict overlap for "[" + std::string(...) (bug 105329).
+    std::string peer;
+    peer.reserve(sizeof text + 8);
+    if (v6) peer += '[';
+    peer += text;
+    if (v6) peer += ']';
+    peer += ':';
+    peer += std::to_string(port);
+    return peer;
 }
 
 }  // namespace dance::proxy
