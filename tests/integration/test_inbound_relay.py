@@ -140,8 +140,8 @@ def test_an_idle_client_connection_is_closed_after_idle_ms(lab, join_server):
 
 def test_a_connection_takes_no_request_after_its_tlsa_answer_expires(lab, join_server):
     """Keep-alive must not extend an authentication beyond the TLSA records behind it (here the cache
-    lifetime, max_ttl_s = 2 s): the connection closes, and the client's next connection is checked again."""
-    config = inbound_config(lab, join_server.port, max_ttl_s=2)
+    lifetime, max_ttl_s = 3 s): the connection closes, and the client's next connection is checked again."""
+    config = inbound_config(lab, join_server.port, max_ttl_s=3)
     with Sidecar(config, name="inbound-tlsa-expiry") as sidecar:
         sidecar.address = listen_address(config)
         with connect(lab, sidecar) as connection:

@@ -122,14 +122,14 @@ def test_a_thousand_sequential_requests_cost_at_most_two_handshakes(inbound, out
 
 
 def test_a_pooled_connection_is_not_reused_after_the_server_tlsa_answer_expires(lab, inbound):
-    # The server's TLSA answer lives max_ttl_s = 2 s here: a connection it authenticated takes no request later.
-    config = dict(outbound_config(lab, dns_cache={"max_ttl_s": 2}), workers=1)  # one pool for every request
+    # The server's TLSA answer lives max_ttl_s = 3 s here: a connection it authenticated takes no request later.
+    config = dict(outbound_config(lab, dns_cache={"max_ttl_s": 3}), workers=1)  # one pool for every request
     sidecar = Sidecar(config, name="outbound-tlsa-expiry")
     try:
         assert post(outbound_port(sidecar))[0] == 200
         assert post(outbound_port(sidecar))[0] == 200
         assert sidecar.metric("dance_handshakes_total", result="ok") == 1
-        time.sleep(3)
+        time.sleep(4)
         status, answer = post(outbound_port(sidecar))
         assert status == 200 and answer["Result"]["ResultCode"] == "Success"
         assert sidecar.metric("dance_handshakes_total", result="ok") == 2
