@@ -272,14 +272,17 @@ void InboundHandshake::succeed() {
     outcome.seconds = seconds_since(started_);
     if (clientid_seen_) {
         uint8_t usage = 0, selector = 0, matching = 0;
+        const unsigned char* data = nullptr;
+        size_t data_size = 0;
         // Defence in depth: a "successful" handshake that DANE did not authenticate is refused.
-        if (SSL_get0_dane_tlsa(ssl_.get(), &usage, &selector, &matching, nullptr, nullptr) < 0 ||
+        if (SSL_get0_dane_tlsa(ssl_.get(), &usage, &selector, &matching, &data, &data_size) < 0 ||
             SSL_get_verify_result(ssl_.get()) != X509_V_OK) {
             return fail(reason::tlsa_mismatch, "handshake completed without a DANE match");
         }
         outcome.client_name = client_name_;
         outcome.authenticated_until = tlsa_valid_until_;
-        outcome.matched_tlsa = std::to_string(usage) + " " + std::to_string(selector) + " " + std::to_string(matching);
+        outcome.matched_record = {usage, selector, matching, std::vector<uint8_t>(data, data + data_size)};
+        outcome.matched_tlsa = outcome.matched_record.parameters();
     }
     outcome.reason = reason::ok;
     event_del(timer_event_.get());

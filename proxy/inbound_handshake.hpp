@@ -40,6 +40,7 @@ struct HandshakeOutcome {
     std::string_view reason;   // reason::ok or why it failed
     std::string client_name;   // authenticated ClientName; empty when unauthenticated (optional mode)
     std::string matched_tlsa;  // "3 1 1" of the record that matched
+    dns::TlsaRecord matched_record;
     // When the TLSA answer behind the authentication stops being valid (its cache lifetime: TTL, RRSIG
     // expiry, max_ttl_s); unset when unauthenticated. The connection must not carry requests beyond it.
     std::optional<std::chrono::steady_clock::time_point> authenticated_until;

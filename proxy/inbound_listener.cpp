@@ -1,10 +1,9 @@
 #include "proxy/inbound_listener.hpp"
 
-#include <algorithm>
-
 #include <event2/bufferevent_ssl.h>
 
 #include "proxy/handshake_reason.hpp"
+#include "proxy/lorawan_message.hpp"
 #include "proxy/listen_socket.hpp"
 #include "proxy/log.hpp"
 #include "proxy/lorawan_answer.hpp"
@@ -20,24 +19,36 @@ struct InboundListener::Handshaking {
 };
 
 struct InboundListener::Established {
-    InboundListener* listener = nullptr;
     std::shared_ptr<const InboundSettings> settings;
     std::string identity;      // authenticated ClientName, "" when unauthenticated (optional mode)
     std::string matched_tlsa;  // "3 1 1"
     std::string peer;
     std::unique_ptr<HttpServerSession> session;
-    EventPtr authentication_expiry;  // fires when the TLSA answer behind `identity` is no longer valid
+    std::unique_ptr<AuthenticationRenewal> authentication;  // null when unauthenticated
+    // Requests that arrived while the authentication was being renewed.
+    std::vector<std::pair<HttpRequest, ResponseWriter>> waiting;
 };
 
 namespace {
 
 constexpr std::string_view unknown_sender = "UnknownSender";
+constexpr size_t logged_sender_id_max = 64;  // the SenderID comes from the client: bound what we log
 
 bool same_backend(const config::InboundListener& a, const config::InboundListener& b) {
     return a.backend.host == b.backend.host && a.backend.port == b.backend.port &&
            a.timeouts.backend_ms == b.timeouts.backend_ms && a.timeouts.idle_ms == b.timeouts.idle_ms;
 }
-constexpr size_t logged_sender_id_max = 64;  // the SenderID comes from the client: bound what we log
+
+// Answers a request that is not forwarded with 403 and the Backend Interfaces answer to it; counted and logged.
+void refuse_request(ListenerMetrics& metrics, const RequestOrigin& origin, const HttpRequest& request,
+                    ResponseWriter& writer, std::string_view message_type, std::string_view result_code,
+                    const std::string& description) {
+    metrics.request(403, 0);
+    metrics.lorawan_message(message_type, result_code);
+    log::access({metrics.name(), metrics.direction(), origin.client, origin.identity, request.method,
+                 request.target, 403, message_type, result_code, 0});
+    writer.send(make_response(403, error_answer_body(request.body, description, result_code), "application/json"));
+}
 
 // The client claimed a SenderID its DANE identity is not bound to: answer as a TS002 peer would
 // (UnknownSender) and forward nothing.
@@ -46,14 +57,19 @@ void refuse_unbound_sender(ListenerMetrics& metrics, const RequestOrigin& origin
     std::string_view sender_id = std::string_view(verdict.sender_id).substr(0, logged_sender_id_max);
     log::warn("sender_not_bound", {{"listener", metrics.name()}, {"client_id", origin.identity},
                                    {"sender_id", sender_id}});
-    metrics.request(403, 0);
-    metrics.lorawan_message(verdict.message_type, unknown_sender);
-    log::access({metrics.name(), metrics.direction(), origin.client, origin.identity, request.method,
-                 request.target, 403, verdict.message_type, unknown_sender, 0});
     std::string description = origin.identity.empty()
                                   ? "SenderIDs are bound to DANE identities: this client is not authenticated"
                                   : "SenderID not bound to client identity " + origin.identity;
-    writer.send(make_response(403, error_answer_body(request.body, description, unknown_sender), "application/json"));
+    refuse_request(metrics, origin, request, writer, verdict.message_type, unknown_sender, description);
+}
+
+// The connection's authentication lapsed (its TLSA record changed or can no longer be validated) while the
+// request was on its way: the backend must not see it.
+void refuse_after_lapse(ListenerMetrics& metrics, const RequestOrigin& origin, const HttpRequest& request,
+                        ResponseWriter& writer) {
+    auto message = parse_backend_message(request.body);
+    refuse_request(metrics, origin, request, writer, message ? message->message_type : "", "Other",
+                   "client authentication lapsed with its TLSA record; reconnect");
 }
 
 }  // namespace
@@ -177,31 +193,31 @@ void InboundListener::start_session(std::shared_ptr<const InboundSettings> setti
     options.error_response = session_error_response;
     options.limits.max_body_bytes = settings->config.max_body_bytes;
     established->settings = std::move(settings);
-    established->listener = this;
     established->session = std::make_unique<HttpServerSession>(
         connection, options,
         [this, key](HttpRequest&& request, ResponseWriter writer) { on_request(*key, std::move(request), std::move(writer)); },
         [this, key] { on_session_closed(key); });
-    if (outcome.authenticated_until) watch_authentication_expiry(*established, *outcome.authenticated_until);
+    if (outcome.authenticated_until) {
+        established->authentication = std::make_unique<AuthenticationRenewal>(
+            base_, resolver_, established->identity, std::move(outcome.matched_record), *outcome.authenticated_until,
+            [this, key] { on_authentication_renewed(*key); },
+            [this, key](std::string why) { on_authentication_lapsed(*key, why); });
+    }
     sessions_.emplace(key, std::move(established));
 }
 
-// Like a resumed session, a keep-alive connection must not outlive the TLSA records that authenticated it:
-// when they expire the connection takes no new request, and the client reconnects and is checked again.
-void InboundListener::watch_authentication_expiry(Established& connection,
-                                                  std::chrono::steady_clock::time_point expiry) {
-    connection.authentication_expiry.reset(evtimer_new(base_, &InboundListener::authentication_expired, &connection));
-    auto left = std::chrono::duration_cast<std::chrono::microseconds>(expiry - std::chrono::steady_clock::now());
-    left = std::max(left, std::chrono::microseconds(0));
-    timeval delay{static_cast<time_t>(left.count() / 1000000), static_cast<suseconds_t>(left.count() % 1000000)};
-    evtimer_add(connection.authentication_expiry.get(), &delay);
+void InboundListener::on_authentication_renewed(Established& connection) {
+    auto waiting = std::move(connection.waiting);
+    for (auto& [request, writer] : waiting) forward(connection, std::move(request), std::move(writer));
 }
 
-void InboundListener::authentication_expired(evutil_socket_t, short, void* arg) {
-    auto& connection = *static_cast<Established*>(arg);
-    log::debug("authentication_expired", {{"listener", connection.listener->metrics_.name()},
-                                          {"client", connection.peer}, {"client_id", connection.identity}});
+void InboundListener::on_authentication_lapsed(Established& connection, const std::string& why) {
+    log::info("authentication_lapsed", {{"listener", metrics_.name()}, {"client", connection.peer},
+                                        {"client_id", connection.identity}, {"reason", why}});
     connection.session->end_keep_alive();
+    auto waiting = std::move(connection.waiting);
+    for (auto& [request, writer] : waiting)
+        refuse_after_lapse(metrics_, {connection.identity, connection.peer}, request, writer);
 }
 
 void InboundListener::on_request(Established& connection, HttpRequest&& request, ResponseWriter writer) {
@@ -213,6 +229,21 @@ void InboundListener::on_request(Established& connection, HttpRequest&& request,
         request.add_header(settings.config.identity_header, connection.identity);
         request.add_header(matched_tlsa_header, connection.matched_tlsa);
     }
+    if (connection.authentication) {
+        switch (connection.authentication->state()) {
+            case AuthenticationRenewal::State::valid: break;
+            case AuthenticationRenewal::State::renewing:
+                connection.waiting.emplace_back(std::move(request), std::move(writer));
+                return;
+            case AuthenticationRenewal::State::lapsed:
+                return refuse_after_lapse(metrics_, {connection.identity, connection.peer}, request, writer);
+        }
+    }
+    forward(connection, std::move(request), std::move(writer));
+}
+
+void InboundListener::forward(Established& connection, HttpRequest&& request, ResponseWriter writer) {
+    const InboundSettings& settings = *connection.settings;
     if (settings.sender_binding.enabled()) {
         SenderVerdict verdict = settings.sender_binding.check(connection.identity, request.body);
         if (!verdict.allowed)

@@ -3,12 +3,12 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
 #include "dns/tlsa_resolver.hpp"
+#include "proxy/authentication_renewal.hpp"
 #include "proxy/http_server_session.hpp"
 #include "proxy/inbound_handshake.hpp"
 #include "proxy/libevent_handles.hpp"
@@ -44,9 +44,10 @@ private:
     void on_handshake_done(Handshaking* entry, HandshakeOutcome outcome, SslPtr ssl, evutil_socket_t fd);
     void start_session(std::shared_ptr<const InboundSettings> settings, HandshakeOutcome outcome, SslPtr ssl,
                        evutil_socket_t fd, std::string peer);
-    void watch_authentication_expiry(Established& connection, std::chrono::steady_clock::time_point expiry);
-    static void authentication_expired(evutil_socket_t, short, void* connection);
+    void on_authentication_renewed(Established& connection);
+    void on_authentication_lapsed(Established& connection, const std::string& why);
     void on_request(Established& connection, HttpRequest&& request, ResponseWriter writer);
+    void forward(Established& connection, HttpRequest&& request, ResponseWriter writer);
     void on_session_closed(Established* connection);
     void release_connection_slot();
     void bury(std::unique_ptr<Handshaking> entry);

@@ -228,6 +228,7 @@ class DaneConnection:
         self._ctx, self._key_id = _make_context(cert, key, extension_data, codepoint)
         self._sock = None
         self._ssl = None
+        self._write_error = ""
 
     def __enter__(self):
         try:
@@ -260,15 +261,22 @@ class DaneConnection:
     def request(self, request):
         """Sends `request` (bytes; b"" sends nothing), then reads one HTTP response or the server's verdict
         (an alert, a close). Returns a Reply carrying the handshake's outcome too."""
-        reply = dataclasses.replace(self.reply, headers={}, error=self.reply.error)
-        write_error = ""
+        self.send(request)
+        return self.receive()
+
+    def send(self, request):
+        self._write_error = ""
         if request:
             rc = _SSL_write(self._ssl, request, len(request))
             if rc <= 0:
-                write_error = _failure(self._ssl, rc, "write")
+                self._write_error = _failure(self._ssl, rc, "write")
+
+    def receive(self):
+        """One HTTP response or the server's verdict, as a Reply carrying the handshake's outcome too."""
+        reply = dataclasses.replace(self.reply, headers={}, error=self.reply.error)
         _read_response(self._ssl, reply)  # after a failed write too: the server's alert may be waiting
-        if write_error:
-            reply.error = f"{write_error}; {reply.error}"
+        if self._write_error:
+            reply.error = f"{self._write_error}; {reply.error}"
         if self.session is not None:  # after the read: TLS 1.3 tickets arrive after the handshake
             self.session.replace(_SSL_get1_session(self._ssl))
             reply.resumable = bool(self.session.handle) and _SSL_SESSION_is_resumable(self.session.handle) == 1

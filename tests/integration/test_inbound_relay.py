@@ -138,33 +138,56 @@ def test_an_idle_client_connection_is_closed_after_idle_ms(lab, join_server):
             assert connection.closed_by_server_within(10), "still open long after idle_ms"
 
 
-def test_a_connection_takes_no_request_after_its_tlsa_answer_expires(lab, join_server):
-    """Keep-alive must not extend an authentication beyond the TLSA records behind it (here the cache
-    lifetime, max_ttl_s = 3 s): the connection closes, and the client's next connection is checked again."""
-    config = inbound_config(lab, join_server.port, max_ttl_s=3)
-    with Sidecar(config, name="inbound-tlsa-expiry") as sidecar:
+def test_a_connection_outlives_its_tlsa_answer_by_renewing_it(lab, join_server):
+    """Keep-alive must not extend an authentication beyond the TLSA answer behind it (here the cache lifetime,
+    max_ttl_s = 2 s): at expiry the name is looked up again, and the connection goes on only because the
+    record that matched is still published."""
+    config = inbound_config(lab, join_server.port, max_ttl_s=2)
+    with Sidecar(config, name="inbound-tlsa-renewal") as sidecar:
         sidecar.address = listen_address(config)
         with connect(lab, sidecar) as connection:
-            started = time.monotonic()
-            first = connection.request(join_request())
-            assert first.status == 200 and first.headers.get("connection") != "close", first
-            assert connection.closed_by_server_within(10), "the connection outlived its TLSA answer"
-            assert time.monotonic() - started >= 1.0, "closed before the TLSA answer expired"
-        with connect(lab, sidecar) as connection:
             assert connection.request(join_request()).status == 200
-        assert wait_until(lambda: sidecar.metric("dance_handshakes_total", result="ok") == 2)
+            lookups = sidecar.metric("dance_tlsa_lookups_total", cache="miss")
+            time.sleep(3.5)
+            second = connection.request(join_request())
+        assert second.status == 200 and second.headers.get("connection") != "close", second
+        assert sidecar.metric("dance_handshakes_total", result="ok") == 1
+        assert sidecar.metric("dance_tlsa_lookups_total", cache="miss") > lookups, "the answer was not renewed"
 
 
-def test_the_request_in_progress_when_the_tlsa_answer_expires_is_answered_and_is_the_last(lab):
-    slow_backend = JoinServer(extra=["--delay-ms", "2500"])
-    config = inbound_config(lab, slow_backend.port, max_ttl_s=1)
+def test_a_connection_whose_tlsa_record_was_replaced_is_closed(lab, join_server):
+    name = lab.NAME_CHANGING  # TTL 2 s
+    config = inbound_config(lab, join_server.port)
     try:
-        with Sidecar(config, name="inbound-tlsa-expiry-busy") as sidecar:
+        with Sidecar(config, name="inbound-tlsa-replaced") as sidecar:
             sidecar.address = listen_address(config)
-            with connect(lab, sidecar) as connection:
-                reply = connection.request(join_request())
+            with DaneConnection(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"),
+                                encode_client_name(name)) as connection:
+                assert connection.request(join_request()).status == 200
+                lab.set_tlsa(name, lab.TLSA_NS_B)
+                assert connection.closed_by_server_within(15), "the connection outlived its TLSA record"
+            assert any(event.get("event") == "authentication_lapsed" and event.get("client_id") == name
+                       for event in sidecar.log_events())
+    finally:
+        lab.set_tlsa(name, lab.TLSA_NS_A)
+
+
+def test_the_request_in_flight_when_the_record_is_replaced_is_answered_and_is_the_last(lab):
+    name = lab.NAME_CHANGING
+    slow_backend = JoinServer(extra=["--delay-ms", "6000"])
+    config = inbound_config(lab, slow_backend.port, timeouts={"handshake_ms": 10000, "idle_ms": 60000,
+                                                              "backend_ms": 10000})
+    try:
+        with Sidecar(config, name="inbound-tlsa-replaced-busy") as sidecar:
+            sidecar.address = listen_address(config)
+            with DaneConnection(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"),
+                                encode_client_name(name)) as connection:
+                connection.send(join_request())
+                lab.set_tlsa(name, lab.TLSA_NS_B)
+                reply = connection.receive()
                 assert reply.status == 200, reply
                 assert reply.headers.get("connection") == "close", reply
                 assert connection.closed_by_server_within(5)
     finally:
+        lab.set_tlsa(name, lab.TLSA_NS_A)
         slow_backend.stop()
