@@ -40,9 +40,9 @@ struct HandshakeOutcome {
     std::string_view reason;   // reason::ok or why it failed
     std::string client_name;   // authenticated ClientName; empty when unauthenticated (optional mode)
     std::string matched_tlsa;  // "3 1 1" of the record that matched
-    dns::TlsaRecord matched_record;
+    dns::TlsaRecord matched_record;  // the record itself, to renew the authentication against later answers
     // When the TLSA answer behind the authentication stops being valid (its cache lifetime: TTL, RRSIG
-    // expiry, max_ttl_s); unset when unauthenticated. The connection must not carry requests beyond it.
+    // expiry, max_ttl_s); unset when unauthenticated. See AuthenticationRenewal for what happens then.
     std::optional<std::chrono::steady_clock::time_point> authenticated_until;
     std::string detail;        // human-readable cause for logs
     double seconds = 0;

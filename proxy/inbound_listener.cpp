@@ -3,10 +3,10 @@
 #include <event2/bufferevent_ssl.h>
 
 #include "proxy/handshake_reason.hpp"
-#include "proxy/lorawan_message.hpp"
 #include "proxy/listen_socket.hpp"
 #include "proxy/log.hpp"
 #include "proxy/lorawan_answer.hpp"
+#include "proxy/lorawan_message.hpp"
 #include "proxy/request_relay.hpp"
 #include "proxy/upstream_tcp_connector.hpp"
 
