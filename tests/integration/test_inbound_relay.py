@@ -5,6 +5,7 @@ than the client's idle timeout or the TLSA answer that authenticated it.
 Each test speaks TLS 1.3 with a real dane_clientid (tests/integration/dane_client.py) to a real sidecar in front
 of the recording LoRaWAN join server, with the DNS lab's validating unbound behind the sidecar.
 """
+import contextlib
 import json
 import time
 
@@ -18,11 +19,17 @@ from processes import JoinServer, Sidecar, free_port
 MAX_BODY_BYTES = 2048
 
 
+@contextlib.contextmanager
+def inbound_sidecar(config, name="sidecar"):
+    """A running sidecar with one inbound listener; .address is where it listens."""
+    with Sidecar(config, name=name) as sidecar:
+        sidecar.address = listen_address(config)
+        yield sidecar
+
+
 @pytest.fixture(scope="module")
 def sidecar(lab, join_server):
-    config = inbound_config(lab, join_server.port, max_body_bytes=MAX_BODY_BYTES)
-    with Sidecar(config) as running:
-        running.address = listen_address(config)
+    with inbound_sidecar(inbound_config(lab, join_server.port, max_body_bytes=MAX_BODY_BYTES)) as running:
         yield running
 
 
@@ -92,8 +99,7 @@ def test_a_body_over_max_body_bytes_gets_413_and_reaches_nothing(lab, sidecar, j
 
 def test_a_refused_backend_gets_a_502_join_answer_with_result_other(lab):
     config = inbound_config(lab, free_port())  # nothing listens there
-    with Sidecar(config, name="inbound-no-backend") as sidecar:
-        sidecar.address = listen_address(config)
+    with inbound_sidecar(config, "inbound-no-backend") as sidecar:
         with connect(lab, sidecar) as connection:
             reply = connection.request(join_request())
         assert_join_answer_reporting_failure(reply, 502, "refused")
@@ -106,8 +112,7 @@ def test_a_backend_slower_than_backend_ms_gets_a_504_join_answer_with_result_oth
     config = inbound_config(lab, slow_backend.port,
                             timeouts={"handshake_ms": 10000, "idle_ms": 60000, "backend_ms": 300})
     try:
-        with Sidecar(config, name="inbound-slow-backend") as sidecar:
-            sidecar.address = listen_address(config)
+        with inbound_sidecar(config, "inbound-slow-backend") as sidecar:
             with connect(lab, sidecar) as connection:
                 reply = connection.request(join_request())
             assert_join_answer_reporting_failure(reply, 504, "300 ms")
@@ -118,8 +123,7 @@ def test_a_backend_slower_than_backend_ms_gets_a_504_join_answer_with_result_oth
 
 def test_a_request_that_is_not_backend_interfaces_gets_a_small_json_error(lab):
     config = inbound_config(lab, free_port())
-    with Sidecar(config, name="inbound-no-backend-text") as sidecar:
-        sidecar.address = listen_address(config)
+    with inbound_sidecar(config, "inbound-no-backend-text") as sidecar:
         with connect(lab, sidecar) as connection:
             reply = connection.request(http_request("POST", "/status", b"plain text, not JSON"))
     assert reply.status == 502, reply
@@ -130,8 +134,7 @@ def test_a_request_that_is_not_backend_interfaces_gets_a_small_json_error(lab):
 def test_an_idle_client_connection_is_closed_after_idle_ms(lab, join_server):
     config = inbound_config(lab, join_server.port,
                             timeouts={"handshake_ms": 10000, "idle_ms": 2000, "backend_ms": 5000})
-    with Sidecar(config, name="inbound-idle") as sidecar:
-        sidecar.address = listen_address(config)
+    with inbound_sidecar(config, "inbound-idle") as sidecar:
         with connect(lab, sidecar) as connection:
             assert connection.request(join_request()).status == 200
             assert not connection.closed_by_server_within(0.5), "closed long before idle_ms"
@@ -143,8 +146,7 @@ def test_a_connection_outlives_its_tlsa_answer_by_renewing_it(lab, join_server):
     max_ttl_s = 2 s): at expiry the name is looked up again, and the connection goes on only because the
     record that matched is still published."""
     config = inbound_config(lab, join_server.port, max_ttl_s=2)
-    with Sidecar(config, name="inbound-tlsa-renewal") as sidecar:
-        sidecar.address = listen_address(config)
+    with inbound_sidecar(config, "inbound-tlsa-renewal") as sidecar:
         with connect(lab, sidecar) as connection:
             assert connection.request(join_request()).status == 200
             lookups = sidecar.metric("dance_tlsa_lookups_total", cache="miss")
@@ -159,8 +161,7 @@ def test_a_connection_whose_tlsa_record_was_replaced_is_closed(lab, join_server)
     name = lab.NAME_CHANGING  # TTL 2 s
     config = inbound_config(lab, join_server.port)
     try:
-        with Sidecar(config, name="inbound-tlsa-replaced") as sidecar:
-            sidecar.address = listen_address(config)
+        with inbound_sidecar(config, "inbound-tlsa-replaced") as sidecar:
             with DaneConnection(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"),
                                 encode_client_name(name)) as connection:
                 assert connection.request(join_request()).status == 200
@@ -178,8 +179,7 @@ def test_the_request_in_flight_when_the_record_is_replaced_is_answered_and_is_th
     config = inbound_config(lab, slow_backend.port, timeouts={"handshake_ms": 10000, "idle_ms": 60000,
                                                               "backend_ms": 10000})
     try:
-        with Sidecar(config, name="inbound-tlsa-replaced-busy") as sidecar:
-            sidecar.address = listen_address(config)
+        with inbound_sidecar(config, "inbound-tlsa-replaced-busy") as sidecar:
             with DaneConnection(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"),
                                 encode_client_name(name)) as connection:
                 connection.send(join_request())
