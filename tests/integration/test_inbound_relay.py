@@ -7,6 +7,8 @@ of the recording LoRaWAN join server, with the DNS lab's validating unbound behi
 """
 import contextlib
 import json
+import os
+import signal
 import time
 
 import pytest
@@ -191,3 +193,52 @@ def test_the_request_in_flight_when_the_record_is_replaced_is_answered_and_is_th
     finally:
         lab.set_tlsa(name, lab.TLSA_NS_A)
         slow_backend.stop()
+
+
+@contextlib.contextmanager
+def frozen_resolver(lab):
+    """unbound stopped (SIGSTOP): queries wait unanswered until it is thawed, at the latest on leaving."""
+    pid = int(lab.UNBOUND_PID)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield lambda: os.kill(pid, signal.SIGCONT)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def test_a_request_arriving_during_the_renewal_waits_for_its_verdict(lab, join_server):
+    config = inbound_config(lab, join_server.port, max_ttl_s=2, dns_timeout_ms=8000)
+    with inbound_sidecar(config, "inbound-renewal-wait") as sidecar:
+        with connect(lab, sidecar) as connection:
+            assert connection.request(join_request()).status == 200
+            records = len(join_server.records())
+            time.sleep(1)
+            with frozen_resolver(lab) as thaw:
+                time.sleep(1.5)  # the answer expired after 2 s: its renewal waits on the frozen resolver
+                connection.send(join_request())
+                time.sleep(0.5)
+                assert len(join_server.records()) == records, "forwarded before the authentication was renewed"
+                thaw()
+                reply = connection.receive()
+            assert reply.status == 200, reply
+            assert len(join_server.records()) == records + 1
+
+
+def test_a_request_waiting_on_a_renewal_that_fails_is_refused_and_not_forwarded(lab, join_server):
+    config = inbound_config(lab, join_server.port, max_ttl_s=2, dns_timeout_ms=2000)
+    with inbound_sidecar(config, "inbound-renewal-fails") as sidecar:
+        with connect(lab, sidecar) as connection:
+            assert connection.request(join_request()).status == 200
+            records = len(join_server.records())
+            time.sleep(1)
+            with frozen_resolver(lab):
+                time.sleep(1.5)  # renewing since the 2 s mark; its lookup times out at the 4 s mark
+                reply = connection.request(join_request())
+            assert reply.status == 403 and reply.headers.get("connection") == "close", reply
+            answer = json.loads(reply.body)
+            assert answer["MessageType"] == "JoinAns" and answer["Result"]["ResultCode"] == "Other", answer
+            assert "lapsed" in answer["Result"]["Description"], answer
+            assert connection.closed_by_server_within(5)
+        assert len(join_server.records()) == records
+        assert any(event.get("event") == "authentication_lapsed" and "timeout" in event.get("reason", "")
+                   for event in sidecar.log_events())
