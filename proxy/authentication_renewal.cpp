@@ -6,10 +6,11 @@ namespace dance::proxy {
 
 AuthenticationRenewal::AuthenticationRenewal(event_base* base, dns::TlsaResolver& resolver, std::string client_name,
                                              dns::TlsaRecord matched, Clock::time_point valid_until,
-                                             Renewed on_renewed, Lapsed on_lapsed)
+                                             Allowed still_allowed, Renewed on_renewed, Lapsed on_lapsed)
     : resolver_(resolver),
       client_name_(std::move(client_name)),
       matched_(std::move(matched)),
+      still_allowed_(std::move(still_allowed)),
       on_renewed_(std::move(on_renewed)),
       on_lapsed_(std::move(on_lapsed)),
       timer_(evtimer_new(base, &AuthenticationRenewal::expired, this)) {
@@ -28,6 +29,10 @@ void AuthenticationRenewal::expired(evutil_socket_t, short, void* self) {
 }
 
 void AuthenticationRenewal::renew() {
+    if (!still_allowed_()) {
+        state_ = State::lapsed;
+        return on_lapsed_("ClientName no longer in the allow-list");
+    }
     state_ = State::renewing;
     lookup_ = resolver_.lookup_tlsa(client_name_, [this](const dns::TlsaResult& answer) { on_answer(answer); });
 }

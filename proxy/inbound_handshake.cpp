@@ -168,7 +168,7 @@ int InboundHandshake::on_client_name(SSL* ssl, const ParsedClientName& client_na
         return reject(reason::bad_clientid, "ClientName: " + why);
     }
     client_name_ = dns::lower_case(client_name.name);
-    if (!allowed(client_name_)) return reject(reason::not_allowed, "ClientName not in the allow-list");
+    if (!client_name_allowed(policy_, client_name_)) return reject(reason::not_allowed, "ClientName not in the allow-list");
 
     if (auto cached = resolver_.cached_tlsa(client_name_)) {
         keep_tlsa(std::move(*cached));
@@ -230,9 +230,9 @@ int InboundHandshake::reject(std::string_view reason, std::string detail) {
     return 0;
 }
 
-bool InboundHandshake::allowed(const std::string& name) const {
-    for (const std::string& entry : policy_.allow) {
-        if (dns::allow_entry_matches(entry, name)) return true;
+bool client_name_allowed(const ClientAuthPolicy& policy, std::string_view lower_case_name) {
+    for (const std::string& entry : policy.allow) {
+        if (dns::allow_entry_matches(entry, lower_case_name)) return true;
     }
     return false;
 }

@@ -29,6 +29,9 @@ struct ClientAuthPolicy {
     uint32_t handshake_ms = 10000;
 };
 
+// The allow-list check, made before any DNS query for the name.
+bool client_name_allowed(const ClientAuthPolicy& policy, std::string_view lower_case_name);
+
 // Handshakes of one worker that are paused waiting for DNS; bounded so stalled lookups cannot pile up.
 struct PendingDnsBudget {
     uint32_t limit = 1024;
@@ -81,7 +84,6 @@ private:
     void fail(std::string_view reason, std::string detail);
     int reject(std::string_view reason, std::string detail);
     bool apply_tlsa_records(SSL* ssl);
-    bool allowed(const std::string& name) const;
     void release_dns_slot();
     std::string_view classify_ssl_failure(int ssl_error, std::string& detail) const;
 

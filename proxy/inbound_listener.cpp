@@ -200,6 +200,7 @@ void InboundListener::start_session(std::shared_ptr<const InboundSettings> setti
     if (outcome.authenticated_until) {
         established->authentication = std::make_unique<AuthenticationRenewal>(
             base_, resolver_, established->identity, std::move(outcome.matched_record), *outcome.authenticated_until,
+            [this, key] { return client_name_allowed(settings_.get()->policy, key->identity); },
             [this, key] { on_authentication_renewed(*key); },
             [this, key](std::string why) { on_authentication_lapsed(*key, why); });
     }

@@ -242,3 +242,19 @@ def test_a_request_waiting_on_a_renewal_that_fails_is_refused_and_not_forwarded(
         assert len(join_server.records()) == records
         assert any(event.get("event") == "authentication_lapsed" and "timeout" in event.get("reason", "")
                    for event in sidecar.log_events())
+
+
+def test_a_name_a_reload_took_off_the_allow_list_lapses_at_renewal_without_a_dns_query(lab, join_server):
+    config = inbound_config(lab, join_server.port, max_ttl_s=3)
+    with inbound_sidecar(config, "inbound-allow-list-reload") as sidecar:
+        with connect(lab, sidecar) as connection:
+            assert connection.request(join_request()).status == 200
+            config["inbound"][0]["client_auth"]["allow"] = [lab.NAME_NS_B]
+            sidecar.write_config(config)
+            sidecar.reload()
+            assert wait_until(lambda: sidecar.metric("dance_config_reloads_total", result="ok") == 1)
+            queries = lab.unbound_query_count()
+            assert connection.closed_by_server_within(10), "the connection outlived its name's allow-list entry"
+        assert lab.unbound_query_count() == queries, "the sidecar queried a name outside the allow-list"
+        assert any(event.get("event") == "authentication_lapsed" and "allow-list" in event.get("reason", "")
+                   for event in sidecar.log_events())
