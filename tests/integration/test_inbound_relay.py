@@ -206,20 +206,28 @@ def frozen_resolver(lab):
         os.kill(pid, signal.SIGCONT)
 
 
+@contextlib.contextmanager
+def renewal_on_a_frozen_resolver(lab, sidecar):
+    """A connection that made one request, 2.5 s later: its 2 s TLSA answer (max_ttl_s=2) expired at the 2 s mark
+    and the renewal's lookup waits on the frozen resolver. Yields (connection, thaw)."""
+    with connect(lab, sidecar) as connection:
+        assert connection.request(join_request()).status == 200
+        time.sleep(1)
+        with frozen_resolver(lab) as thaw:
+            time.sleep(1.5)
+            yield connection, thaw
+
+
 def test_a_request_arriving_during_the_renewal_waits_for_its_verdict(lab, join_server):
     config = inbound_config(lab, join_server.port, max_ttl_s=2, dns_timeout_ms=8000)
     with inbound_sidecar(config, "inbound-renewal-wait") as sidecar:
-        with connect(lab, sidecar) as connection:
-            assert connection.request(join_request()).status == 200
+        with renewal_on_a_frozen_resolver(lab, sidecar) as (connection, thaw):
             records = len(join_server.records())
-            time.sleep(1)
-            with frozen_resolver(lab) as thaw:
-                time.sleep(1.5)  # the answer expired after 2 s: its renewal waits on the frozen resolver
-                connection.send(join_request())
-                time.sleep(0.5)
-                assert len(join_server.records()) == records, "forwarded before the authentication was renewed"
-                thaw()
-                reply = connection.receive()
+            connection.send(join_request())
+            time.sleep(0.5)
+            assert len(join_server.records()) == records, "forwarded before the authentication was renewed"
+            thaw()
+            reply = connection.receive()
             assert reply.status == 200, reply
             assert len(join_server.records()) == records + 1
 
@@ -227,19 +235,15 @@ def test_a_request_arriving_during_the_renewal_waits_for_its_verdict(lab, join_s
 def test_a_request_waiting_on_a_renewal_that_fails_is_refused_and_not_forwarded(lab, join_server):
     config = inbound_config(lab, join_server.port, max_ttl_s=2, dns_timeout_ms=2000)
     with inbound_sidecar(config, "inbound-renewal-fails") as sidecar:
-        with connect(lab, sidecar) as connection:
-            assert connection.request(join_request()).status == 200
+        with renewal_on_a_frozen_resolver(lab, sidecar) as (connection, _):
             records = len(join_server.records())
-            time.sleep(1)
-            with frozen_resolver(lab):
-                time.sleep(1.5)  # renewing since the 2 s mark; its lookup times out at the 4 s mark
-                reply = connection.request(join_request())
+            reply = connection.request(join_request())  # waits: the renewal's lookup times out at the 4 s mark
             assert reply.status == 403 and reply.headers.get("connection") == "close", reply
             answer = json.loads(reply.body)
             assert answer["MessageType"] == "JoinAns" and answer["Result"]["ResultCode"] == "Other", answer
             assert "lapsed" in answer["Result"]["Description"], answer
             assert connection.closed_by_server_within(5)
-        assert len(join_server.records()) == records
+            assert len(join_server.records()) == records
         assert any(event.get("event") == "authentication_lapsed" and "timeout" in event.get("reason", "")
                    for event in sidecar.log_events())
 
