@@ -18,7 +18,10 @@ std::string_view to_string(LookupStatus status);
 struct TlsaResult {
     LookupStatus status = LookupStatus::error;
     std::vector<TlsaRecord> records;  // only for secure
-    uint32_t ttl = 0;                 // seconds the answer may be used from now (cache lifetime)
+    uint32_t ttl = 0;                 // seconds the answer may be used from now (cache lifetime), rounded up
+    // The same lifetime exactly (steady clock), set by the cache; what decides how long a connection
+    // authenticated with the answer may live. Unset (the epoch) for answers the cache does not keep.
+    std::chrono::steady_clock::time_point valid_until{};
     std::string detail;               // human-readable cause for non-secure answers
     bool from_cache = false;
 

@@ -49,6 +49,7 @@ std::optional<TlsaResult> TlsaCache::find_locked(Shard& shard, const std::string
     result.from_cache = true;
     auto left = std::chrono::ceil<std::chrono::seconds>(entry.expires - now);
     result.ttl = static_cast<uint32_t>(left.count());
+    result.valid_until = entry.expires;
     return result;
 }
 
@@ -102,11 +103,15 @@ void TlsaCache::finish(std::string_view name, const TlsaResult& result) {
     Shard& shard = shard_for(key);
     // Waiters see the lifetime the cache gives the answer (negative TTL, max_ttl_s clamp).
     TlsaResult delivered = result;
-    if (auto lifetime = lifetime_of(result)) delivered.ttl = static_cast<uint32_t>(lifetime->count());
+    Clock::time_point now = now_();
+    if (auto lifetime = lifetime_of(result)) {
+        delivered.ttl = static_cast<uint32_t>(lifetime->count());
+        delivered.valid_until = now + *lifetime;
+    }
     std::vector<Waiter> waiters;
     {
         std::lock_guard lock(shard.mutex);
-        store_locked(shard, key, delivered, now_());
+        store_locked(shard, key, delivered, now);
         auto flight = shard.flights.find(key);
         if (flight != shard.flights.end()) {
             waiters = std::move(flight->second);

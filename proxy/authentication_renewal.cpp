@@ -49,7 +49,10 @@ void AuthenticationRenewal::on_answer(const dns::TlsaResult& answer) {
     state_ = State::valid;
     // A resolver serves the last second of its cached copy with TTL 0 (our lifetime ran out together with its
     // own): check again a second later rather than in a loop, or than dropping a connection still vouched for.
-    expire_at(Clock::now() + std::chrono::seconds(std::max<uint32_t>(answer.ttl, 1)));
+    // (A cached answer is only ever used up to its own end: the next renewal then queries.)
+    Clock::time_point next = answer.valid_until;
+    if (!answer.from_cache) next = std::max(next, Clock::now() + std::chrono::seconds(1));
+    expire_at(next);
     on_renewed_();
 }
 

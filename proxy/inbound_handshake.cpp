@@ -131,7 +131,7 @@ void InboundHandshake::on_lookup_done(const dns::TlsaResult& result) {
 }
 
 void InboundHandshake::keep_tlsa(dns::TlsaResult result) {
-    tlsa_valid_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(result.ttl);
+    tlsa_valid_until_ = result.valid_until;
     tlsa_ = std::move(result);
 }
 

@@ -73,7 +73,7 @@ private:
         if (!done_) return;  // already failed
         tlsa_ = result;
         // What this answer decides (DANE, or RFC 7672's PKIX when provably absent) holds for its lifetime.
-        reuse_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(result.ttl);
+        reuse_until_ = result.valid_until;
         if (!address_.empty()) proceed();
     }
 

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include "dns/tlsa_cache.hpp"
@@ -69,6 +70,27 @@ TEST_CASE("a short TTL expires on time and a zero TTL is not stored") {
     CHECK(cache.find("short.test"));
     clock.now += 1ms;
     CHECK_FALSE(cache.find("short.test"));
+}
+
+TEST_CASE("valid_until is the exact end of the cache lifetime, where ttl is rounded up") {
+    FakeClock clock;
+    clock.now += 1000s;
+    TlsaCache cache(cache_config(100, 60), 4, clock.function());
+    auto admission = cache.admit("a.example.test", [](const TlsaResult&) {});
+    REQUIRE(admission.role == TlsaCache::Role::leader);
+    std::optional<TlsaResult> delivered;
+    cache.admit("a.example.test", [&](const TlsaResult& result) { delivered = result; });
+    cache.finish("a.example.test", secure(300));
+    REQUIRE(delivered);
+    CHECK(delivered->valid_until == clock.now + 60s);
+    clock.now += 59995ms;  // 5 ms left: a connection may rely on the answer for those 5 ms, not for a second
+    auto hit = cache.find("a.example.test");
+    REQUIRE(hit);
+    CHECK(hit->ttl == 1);
+    CHECK(hit->valid_until == clock.now + 5ms);
+    CHECK(cache.admit("b.example.test", [](const TlsaResult&) {}).role == TlsaCache::Role::leader);
+    cache.finish("b.example.test", with_status(LookupStatus::timeout));  // not kept: no lifetime at all
+    CHECK_FALSE(cache.find("b.example.test"));
 }
 
 TEST_CASE("negative answers live for negative_ttl_s, timeouts and errors are never stored") {
