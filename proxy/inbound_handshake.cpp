@@ -34,11 +34,6 @@ int verify_inbound_client(int preverify_ok, X509_STORE_CTX* store) {
     return handshake->on_verify(preverify_ok, store);
 }
 
-void capture_inbound_traffic_secret(const SSL* ssl, const char* line) {
-    auto* handshake = static_cast<InboundHandshake*>(SSL_get_ex_data(ssl, handshake_index()));
-    if (handshake != nullptr) handshake->on_keylog_line(line);
-}
-
 InboundHandshake::InboundHandshake(event_base* base, SSL_CTX* ctx, evutil_socket_t fd,
                                    const ClientAuthPolicy& policy, dns::TlsaResolver& resolver,
                                    PendingDnsBudget& budget, Done done)
@@ -55,11 +50,10 @@ InboundHandshake::InboundHandshake(event_base* base, SSL_CTX* ctx, evutil_socket
       started_(std::chrono::steady_clock::now()) {}
 
 InboundHandshake::~InboundHandshake() {
+    finish_paused_job();
     pending_lookup_.reset();
     release_dns_slot();
-    if (ssl_) {
-        // Only reached when the owner tears down mid-handshake (shutdown); never with a paused job,
-        // because shutdown completes handshakes through on_timeout first.
+    if (ssl_) {  // the owner tears down mid-handshake (shutdown)
         ssl_.reset();
         evutil_closesocket(fd_);
     }
@@ -88,7 +82,9 @@ void InboundHandshake::drive() {
     switch (ssl_error) {
         case SSL_ERROR_WANT_READ: return wait_for_socket(EV_READ);
         case SSL_ERROR_WANT_WRITE: return wait_for_socket(EV_WRITE);
-        case SSL_ERROR_WANT_ASYNC: return on_paused();
+        case SSL_ERROR_WANT_ASYNC:
+            event_del(socket_event_.get());
+            return on_paused();
         case SSL_ERROR_WANT_ASYNC_JOB: return fail(reason::too_many_pending, "no free async job for the handshake");
         default: {
             std::string detail;
@@ -146,17 +142,37 @@ void InboundHandshake::resume_soon() {
     event_active(resume_event_.get(), EV_TIMEOUT, 0);
 }
 
+bool InboundHandshake::paused_in_openssl() const { return ssl_ && SSL_waiting_for_async(ssl_.get()) == 1; }
+
+// Ends the wait of a paused handshake: whatever was scheduled (an answer, a resume) no longer runs, and the
+// extension callback, once resumed, refuses with `reason` unless it already had a reason to refuse.
+void InboundHandshake::stop_waiting(std::string_view reason, std::string detail) {
+    event_del(resume_event_.get());
+    pending_lookup_.reset();
+    release_dns_slot();
+    reject(reason, std::move(detail));
+    if (!tlsa_) tlsa_ = dns::TlsaResult{};
+}
+
 void InboundHandshake::on_timeout() {
-    if (lookup_requested_ && !tlsa_) {
-        // Paused inside OpenSSL: finish the job with a failure so its fibre is released cleanly.
-        pending_lookup_.reset();
-        release_dns_slot();
-        failure_reason_ = reason::timeout;
-        failure_detail_ = "handshake timed out waiting for DNS";
-        tlsa_ = dns::TlsaResult{};
+    if (paused_in_openssl()) {
+        // Even if the answer is in and its resume scheduled: the budget is spent. OpenSSL finishes the job
+        // with the refusal (sending handshake_failure) and frees its fibre; drive() then reports the failure.
+        stop_waiting(reason::timeout, "handshake timed out waiting for DNS");
         return drive();
     }
     fail(reason::timeout, "handshake not completed in time");
+}
+
+// An SSL* must never be freed while OpenSSL holds a paused job for it: the job (a fibre and its stack) would
+// leak, and a scheduled resume would run on freed memory. Resumes the job once; it ends at the refusal.
+void InboundHandshake::finish_paused_job() {
+    if (!paused_in_openssl()) return;
+    stop_waiting(reason::tls_error, "handshake abandoned while waiting for DNS");
+    for (int attempt = 0; attempt < 4 && SSL_waiting_for_async(ssl_.get()) == 1; ++attempt) {
+        SSL_do_handshake(ssl_.get());
+    }
+    ERR_clear_error();
 }
 
 int InboundHandshake::on_client_name(SSL* ssl, const ParsedClientName& client_name, int* alert) {
@@ -261,13 +277,12 @@ std::string_view InboundHandshake::classify_ssl_failure(int ssl_error, std::stri
 void InboundHandshake::succeed() {
     if (policy_.mode == config::ClientAuthMode::require) {
         if (SSL_get0_peer_certificate(ssl_.get()) == nullptr) {
-            return refuse_completed_handshake(reason::no_certificate, "client sent no certificate");
+            return fail(reason::no_certificate, "client sent no certificate");
         }
         if (!clientid_seen_) {  // refused in on_verify already; kept as defence in depth
-            return refuse_completed_handshake(reason::no_clientid, "client certificate without dane_clientid");
+            return fail(reason::no_clientid, "client certificate without dane_clientid");
         }
     }
-    traffic_secret_.wipe();
     HandshakeOutcome outcome;
     outcome.seconds = seconds_since(started_);
     if (clientid_seen_) {
@@ -285,8 +300,7 @@ void InboundHandshake::succeed() {
         outcome.matched_tlsa = outcome.matched_record.parameters();
     }
     outcome.reason = reason::ok;
-    event_del(timer_event_.get());
-    event_del(socket_event_.get());
+    stop_events();
     SSL_clear_mode(ssl_.get(), SSL_MODE_ASYNC);
     SSL_set_ex_data(ssl_.get(), handshake_index(), nullptr);
     attach_server_name_handler(ssl_.get(), nullptr);
@@ -294,22 +308,15 @@ void InboundHandshake::succeed() {
     done(std::move(outcome), std::move(ssl_), fd_);
 }
 
-// libssl 3.0 can only refuse a certificate-less client with certificate_required, so such a handshake is let
-// through and refused here with handshake_failure, sealed by hand (see tls13_alert.hpp).
-void InboundHandshake::refuse_completed_handshake(std::string_view reason, std::string detail) {
-    std::vector<uint8_t> alert = seal_first_server_alert(ssl_.get(), traffic_secret_, SSL_AD_HANDSHAKE_FAILURE);
-    if (alert.empty()) {
-        detail += "; handshake_failure alert could not be sealed";
-    } else if (send(fd_, alert.data(), alert.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(alert.size())) {
-        detail += "; handshake_failure alert not sent";
-    }
-    fail(reason, std::move(detail));
+void InboundHandshake::stop_events() {
+    event_del(timer_event_.get());
+    event_del(socket_event_.get());
+    event_del(resume_event_.get());
 }
 
 void InboundHandshake::fail(std::string_view reason, std::string detail) {
-    traffic_secret_.wipe();
-    event_del(timer_event_.get());
-    event_del(socket_event_.get());
+    finish_paused_job();
+    stop_events();
     pending_lookup_.reset();
     release_dns_slot();
     HandshakeOutcome outcome;

@@ -18,7 +18,6 @@
 #include "proxy/dane_clientid.hpp"
 #include "proxy/libevent_handles.hpp"
 #include "proxy/openssl_handles.hpp"
-#include "proxy/tls13_alert.hpp"
 
 namespace dance::proxy {
 
@@ -68,7 +67,6 @@ public:
 
     int on_client_name(SSL* ssl, const ParsedClientName& client_name, int* alert) override;
     int on_verify(int preverify_ok, X509_STORE_CTX* store);
-    void on_keylog_line(std::string_view line) { traffic_secret_.capture(line); }
 
 private:
     void drive();
@@ -79,8 +77,11 @@ private:
     void keep_tlsa(dns::TlsaResult result);
     void resume_soon();
     void on_timeout();
+    bool paused_in_openssl() const;
+    void stop_waiting(std::string_view reason, std::string detail);
+    void finish_paused_job();
+    void stop_events();
     void succeed();
-    void refuse_completed_handshake(std::string_view reason, std::string detail);
     void fail(std::string_view reason, std::string detail);
     int reject(std::string_view reason, std::string detail);
     bool apply_tlsa_records(SSL* ssl);
@@ -112,13 +113,9 @@ private:
     dns::PendingLookupPtr pending_lookup_;
     std::string_view failure_reason_;
     std::string failure_detail_;
-    ServerTrafficSecret traffic_secret_;  // only to seal a handshake_failure alert after the handshake
 };
 
 // The verify callback for inbound SSL_CTXs; routes to the connection's InboundHandshake.
 int verify_inbound_client(int preverify_ok, X509_STORE_CTX* store);
-
-// The keylog callback for inbound SSL_CTXs in require mode; routes to the connection's InboundHandshake.
-void capture_inbound_traffic_secret(const SSL* ssl, const char* line);
 
 }  // namespace dance::proxy

@@ -3,7 +3,6 @@
 #include <openssl/err.h>
 
 #include "proxy/dane_clientid.hpp"
-#include "proxy/tls13_alert.hpp"
 
 namespace dance::proxy {
 namespace {
@@ -63,13 +62,9 @@ SslCtxPtr make_server_context(const ServerContextOptions& options, std::string& 
     SSL_CTX_set1_groups_list(raw, key_exchange_groups);
     // Idle keep-alive connections give their 2 x 16 KiB record buffers back.
     SSL_CTX_set_mode(raw, SSL_MODE_RELEASE_BUFFERS);
-    SSL_CTX_set_ciphersuites(raw, sealable_tls13_suites);
+    // An empty client Certificate gets certificate_required from libssl itself (RFC 8446 4.4.2.4).
     int verify_mode = SSL_VERIFY_PEER;
-    if (options.require_client_auth && options.refuse_missing_certificate_keylog) {
-        SSL_CTX_set_keylog_callback(raw, options.refuse_missing_certificate_keylog);
-    } else if (options.require_client_auth) {
-        verify_mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-    }
+    if (options.require_client_auth) verify_mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(raw, verify_mode, options.verify_callback);
     if (!load_credentials(raw, options.cert_file, options.key_file, error)) return nullptr;
     if (!load_ca_file(raw, options.ca_file, error)) return nullptr;

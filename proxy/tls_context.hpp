@@ -16,10 +16,6 @@ struct ServerContextOptions {
     bool require_client_auth = true;  // TLS 1.3 only, certificate mandatory
     uint16_t clientid_codepoint = 65498;
     SSL_verify_cb verify_callback = nullptr;
-    // With require_client_auth: when set, a client without a certificate completes the handshake and the
-    // caller refuses it with handshake_failure itself (tls13_alert.hpp), fed by this keylog callback; when
-    // null, OpenSSL refuses it with certificate_required.
-    SSL_CTX_keylog_cb_func refuse_missing_certificate_keylog = nullptr;
 };
 
 struct ClientContextOptions {
