@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <unordered_set>
+
+#include "dns/dns_name.hpp"
 
 namespace dance::proxy {
 namespace {
@@ -84,13 +87,36 @@ bool HttpMessage::wants_keep_alive() const {
     return has_connection_token("keep-alive");
 }
 
+// Linear in the size of the message: the names Connection lists go into a hash set once.
 void strip_hop_by_hop_headers(HttpMessage& message) {
-    std::vector<std::string> listed;
+    std::unordered_set<std::string> listed;
     for (const auto& [name, value] : message.headers)
-        if (iequals(name, "connection")) for_each_token(value, [&](std::string_view t) { listed.emplace_back(t); });
+        if (iequals(name, "connection")) for_each_token(value, [&](std::string_view t) { listed.insert(dns::lower_case(t)); });
     std::erase_if(message.headers, [&](const HttpHeader& h) {
-        return is_hop_by_hop(h.first) ||
-               std::any_of(listed.begin(), listed.end(), [&](const std::string& t) { return iequals(t, h.first); });
+        return is_hop_by_hop(h.first) || (!listed.empty() && listed.contains(dns::lower_case(h.first)));
+    });
+}
+
+std::size_t HttpMessage::remove_header_spellings(std::string_view name) {
+    return std::erase_if(headers, [&](const HttpHeader& h) { return same_field_name_spelling(h.first, name); });
+}
+
+bool same_field_name_spelling(std::string_view a, std::string_view b) {
+    auto fold = [](char c) { return c == '_' ? '-' : lower(c); };
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return fold(x) == fold(y); });
+}
+
+bool is_field_name_token(std::string_view name) {
+    static constexpr std::string_view token_punctuation = "!#$%&'*+-.^_`|~";
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || token_punctuation.find(c) != std::string_view::npos;
+    });
+}
+
+bool is_field_value_text(std::string_view value) {
+    return std::none_of(value.begin(), value.end(), [](char c) {
+        auto byte = static_cast<unsigned char>(c);
+        return (byte < 0x20 && byte != '\t') || byte == 0x7f;
     });
 }
 

@@ -25,6 +25,9 @@ struct HttpMessage {
     void add_header(std::string_view name, std::string_view value);
     // Removes every copy; returns how many were removed.
     std::size_t remove_header(std::string_view name);
+    // Removes every header a backend could read as `name`: case-insensitive, with '_' read as '-' (CGI, WSGI
+    // and PHP map both to the same variable). Returns how many were removed.
+    std::size_t remove_header_spellings(std::string_view name);
     // True if some Connection header lists this token (case-insensitive), e.g. "close".
     bool has_connection_token(std::string_view token) const;
     // What the sender asked for: HTTP/1.1 unless "Connection: close", HTTP/1.0 only with keep-alive.
@@ -57,5 +60,11 @@ std::string_view standard_reason_phrase(int status);
 HttpResponse make_response(int status, std::string body = {}, std::string_view content_type = "text/plain");
 
 bool iequals(std::string_view a, std::string_view b);
+// Equal names once lower-cased with '_' read as '-'.
+bool same_field_name_spelling(std::string_view a, std::string_view b);
+// RFC 9110 5.1: a field name is a token (no whitespace, no separators).
+bool is_field_name_token(std::string_view name);
+// RFC 9110 5.5: no control character but HTAB (so no CR, LF or NUL).
+bool is_field_value_text(std::string_view value);
 
 }  // namespace dance::proxy

@@ -11,6 +11,27 @@ void trim_trailing_blanks(std::string& text) {
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
 }
 
+// The relay re-frames every body with Content-Length; it can only undo the chunked coding. Anything else
+// (another coding, a list, a second Transfer-Encoding header) would reach the next hop misframed.
+bool transfer_encoding_supported(const HttpMessage& message) {
+    int seen = 0;
+    for (const auto& [name, value] : message.headers) {
+        if (!iequals(name, "transfer-encoding")) continue;
+        if (++seen > 1 || !iequals(value, "chunked")) return false;
+    }
+    return true;
+}
+
+// Names are checked here, where the request is refused, so that no later rule meets an odd spelling:
+// "Content-Length :" with a blank is not Content-Length to http-parser but might be to the next hop.
+std::string_view why_header_section_invalid(const HttpMessage& message) {
+    for (const auto& [name, value] : message.headers) {
+        if (!is_field_name_token(name)) return "header field name is not a token";
+        if (!is_field_value_text(value)) return "control character in a header field value";
+    }
+    return {};
+}
+
 }  // namespace
 
 std::string_view to_string(HttpParseError error) {
@@ -132,6 +153,7 @@ int HttpParserCore::on_status(http_parser* parser, const char* at, std::size_t l
 int HttpParserCore::on_header_field(http_parser* parser, const char* at, std::size_t length) {
     auto& me = self(parser);
     if (!me.count_header_bytes(length)) return -1;
+    if (me.headers_done_) return 0;  // a chunked trailer: counted, never a header
     auto& headers = me.current().headers;
     if (headers.capacity() == 0) headers.reserve(8);  // one allocation for a usual header section, not four
     if (me.last_was_value_ || headers.empty()) headers.emplace_back();
@@ -143,6 +165,7 @@ int HttpParserCore::on_header_field(http_parser* parser, const char* at, std::si
 int HttpParserCore::on_header_value(http_parser* parser, const char* at, std::size_t length) {
     auto& me = self(parser);
     if (!me.count_header_bytes(length)) return -1;
+    if (me.headers_done_) return 0;
     me.current().headers.back().second.append(at, length);
     me.last_was_value_ = true;
     return 0;
@@ -154,6 +177,10 @@ int HttpParserCore::on_headers_complete(http_parser* parser) {
     for (auto& header : message.headers) trim_trailing_blanks(header.second);
     message.version_major = parser->http_major;
     message.version_minor = parser->http_minor;
+    if (auto problem = why_header_section_invalid(message); !problem.empty())
+        return me.fail(HttpParseError::malformed, std::string(problem));
+    if (!transfer_encoding_supported(message))
+        return me.fail(HttpParseError::unsupported, "Transfer-Encoding other than chunked");
     if (me.type_ == HTTP_REQUEST) {
         if (parser->method == HTTP_CONNECT) return me.fail(HttpParseError::unsupported, "CONNECT is not supported");
         me.request_.method = http_method_str(static_cast<http_method>(parser->method));

@@ -1,7 +1,8 @@
 // Incremental HTTP/1.x parsing with Debian's http-parser 2.9, one whole message at a time, with limits.
 //
 // The parser stops after each complete message (pipelined bytes stay unconsumed) until it is taken.
-// Chunked bodies are de-chunked; trailers are ignored.
+// Chunked bodies are de-chunked; trailers are dropped. Refused as malformed: a field name that is not a
+// token, a control character in a value. Refused as unsupported: a Transfer-Encoding other than "chunked".
 #pragma once
 
 #include <cstddef>

@@ -222,14 +222,6 @@ void InboundListener::on_authentication_lapsed(Established& connection, const st
 }
 
 void InboundListener::on_request(Established& connection, HttpRequest&& request, ResponseWriter writer) {
-    const InboundSettings& settings = *connection.settings;
-    // A client must never be able to claim an identity: every copy it sent is dropped.
-    request.remove_header(settings.config.identity_header);
-    request.remove_header(matched_tlsa_header);
-    if (!connection.identity.empty()) {
-        request.add_header(settings.config.identity_header, connection.identity);
-        request.add_header(matched_tlsa_header, connection.matched_tlsa);
-    }
     if (connection.authentication) {
         switch (connection.authentication->state()) {
             case AuthenticationRenewal::State::valid: break;
@@ -251,7 +243,13 @@ void InboundListener::forward(Established& connection, HttpRequest&& request, Re
             return refuse_unbound_sender(metrics_, {connection.identity, connection.peer}, request, writer, verdict);
     }
     RelayRoute route{metrics_, backend_pool(connection.settings), "backend"};
-    relay_request(std::move(request), std::move(writer), route, {connection.identity, connection.peer});
+    // A client must never be able to claim an identity: whatever it sent under these names is dropped.
+    bool authenticated = !connection.identity.empty();
+    ProxyHeader identity_headers[] = {
+        {settings.config.identity_header, authenticated ? std::optional(connection.identity) : std::nullopt},
+        {matched_tlsa_header, authenticated ? std::optional(connection.matched_tlsa) : std::nullopt}};
+    relay_request(std::move(request), std::move(writer), route, {connection.identity, connection.peer},
+                  identity_headers);
 }
 
 // One pool per worker, kept across reloads unless the backend or its timeouts changed; a replaced pool lives

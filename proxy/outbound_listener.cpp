@@ -81,9 +81,10 @@ void OutboundListener::on_client_closed(Client* key) {
 
 void OutboundListener::on_request(Client& client, HttpRequest&& request, ResponseWriter writer) {
     auto settings = settings_.get();
-    request.set_header("Host", settings->config.upstream.to_string());
     RelayRoute route{metrics_, pool_, "upstream"};
-    relay_request(std::move(request), std::move(writer), route, {settings->config.tls.client_id, client.peer});
+    ProxyHeader host[] = {{"Host", settings->config.upstream.to_string()}};
+    relay_request(std::move(request), std::move(writer), route, {settings->config.tls.client_id, client.peer},
+                  host);
 }
 
 }  // namespace dance::proxy

@@ -39,9 +39,14 @@ HttpResponse failure_response(const UpstreamFailure& failure, std::string_view r
                          "application/json");
 }
 
-void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRoute& route, RequestOrigin origin) {
+void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRoute& route, RequestOrigin origin,
+                   std::span<ProxyHeader> proxy_headers) {
     auto started = std::chrono::steady_clock::now();
     strip_hop_by_hop_headers(request);
+    for (ProxyHeader& header : proxy_headers) {
+        request.remove_header_spellings(header.name);
+        if (header.value) request.add_header(header.name, *header.value);
+    }
     std::optional<BackendMessage> message = parse_backend_message(request.body);
     std::string request_body = request.body;  // only for the error answer: bodies are small
     std::string method = request.method;

@@ -2,6 +2,8 @@
 // Failures become well-formed LoRaWAN Backend Interfaces answers (ResultCode "Other"), never HTML.
 #pragma once
 
+#include <optional>
+#include <span>
 #include <string>
 
 #include "proxy/http_server_session.hpp"
@@ -17,13 +19,23 @@ struct RelayRoute {
 };
 
 // For the access log: `identity` is the authenticated ClientName on the inbound side, or our own client_id
-// on the outbound side; `client` the peer address. The caller has already rewritten identity headers.
+// on the outbound side; `client` the peer address.
 struct RequestOrigin {
     std::string identity;
     std::string client;
 };
 
-void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRoute& route, RequestOrigin origin);
+// A header only the sidecar may set (the client's identity, Host): every spelling of its name the client sent
+// is removed (see HttpMessage::remove_header_spellings), then `value`, if any, is added.
+struct ProxyHeader {
+    std::string_view name;
+    std::optional<std::string> value;
+};
+
+// Strips the hop-by-hop headers first, so that no Connection header can name a proxy header away, then sets
+// the proxy headers, then relays.
+void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRoute& route, RequestOrigin origin,
+                   std::span<ProxyHeader> proxy_headers);
 
 // The session's own error answers (400, 413, 431, ...) in the bare Backend Interfaces form
 // {"ResultCode":"Other","Description":...}: ChirpStack parses every body as JSON.

@@ -62,3 +62,45 @@ TEST_CASE("serialisation always frames the body with Content-Length") {
     no_content.reason = "Nothing";
     CHECK(serialize(no_content) == "HTTP/1.1 204 Nothing\r\n\r\n");
 }
+
+TEST_CASE("every spelling of a header name a backend could read as the same is removed") {
+    HttpMessage message;
+    for (const char* name : {"X-Dane-Client-Id", "x-dane-client-id", "X_Dane_Client_Id", "x_DANE-client_ID",
+                             "X-Dane-Client-Idx", "X-Dane-Client", "XDane-Client-Id"}) {
+        message.add_header(name, "forged");
+    }
+    CHECK(message.remove_header_spellings("X-Dane-Client-Id") == 4);
+    REQUIRE(message.headers.size() == 3);
+    CHECK(message.headers[0].first == "X-Dane-Client-Idx");
+    CHECK(same_field_name_spelling("Content_Length", "content-length"));
+    CHECK_FALSE(same_field_name_spelling("Content-Lengt", "content-length"));
+}
+
+TEST_CASE("field names: RFC 9110 tokens only; field values: no control characters but HTAB") {
+    CHECK(is_field_name_token("X-Dane-Client-Id"));
+    CHECK(is_field_name_token("!#$%&'*+-.^_`|~09azAZ"));
+    for (std::string_view name : {"", "X-A ", " X-A", "X\tA", "X:A", "X(A)", "X/A", "X@A", "X\"A", "é"}) {
+        CAPTURE(name);
+        CHECK_FALSE(is_field_name_token(name));
+    }
+    CHECK(is_field_value_text("a b\tc \x80\xff"));
+    for (std::string_view value : {std::string_view("a\rb"), std::string_view("a\nb"), std::string_view("a\0b", 3),
+                                   std::string_view("\x7f")}) {
+        CHECK_FALSE(is_field_value_text(value));
+    }
+}
+
+TEST_CASE("stripping hop-by-hop headers is linear: 12,000 Connection tokens over 5,000 headers") {
+    HttpMessage message;
+    std::string tokens;
+    for (int i = 0; i < 12000; ++i) tokens += "t" + std::to_string(i) + ",";
+    message.add_header("Connection", tokens);
+    for (int i = 0; i < 5000; ++i) message.add_header("h" + std::to_string(i), "v");
+    message.add_header("T5", "named by Connection, any case");
+    message.add_header("Keep", "kept");
+    strip_hop_by_hop_headers(message);
+    REQUIRE(message.headers.size() == 5001);  // h0..h4999 and Keep
+    CHECK(message.header("keep") == "kept");
+    CHECK_FALSE(message.header("connection"));
+    CHECK_FALSE(message.header("t5"));
+}

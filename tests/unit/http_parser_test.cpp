@@ -147,3 +147,94 @@ TEST_CASE("a response cut short by EOF is an error") {
     CHECK_FALSE(parser.finish_at_eof());
     CHECK(parser.error() == HttpParseError::malformed);
 }
+
+namespace {
+
+// Parses one whole request; returns the error (none when a request came out).
+HttpParseError parse_error_of(const std::string& wire, HttpRequest* request = nullptr) {
+    HttpRequestParser parser;
+    parser.parse(wire);
+    if (parser.failed()) return parser.error();
+    if (!parser.message_ready()) return HttpParseError::malformed;  // incomplete counts as refused
+    if (request != nullptr) *request = parser.take_request();
+    return HttpParseError::none;
+}
+
+std::string post_with(const std::string& headers, const std::string& body = "hello") {
+    return "POST / HTTP/1.1\r\nHost: a\r\n" + headers + "\r\n" + body;
+}
+
+}  // namespace
+
+TEST_CASE("a header field name that is not a token is refused (whitespace before the colon included)") {
+    for (std::string header : {"X-Dane-Client-Id : forged\r\nContent-Length: 5\r\n",
+                               "Content-Length : 5\r\n", "Transfer-Encoding : chunked\r\nContent-Length: 5\r\n",
+                               "X-Dane-Client-Id\t: forged\r\nContent-Length: 5\r\n",
+                               "X(Dane): forged\r\nContent-Length: 5\r\n", "X\"Id\": forged\r\nContent-Length: 5\r\n"}) {
+        CAPTURE(header);
+        CHECK(parse_error_of(post_with(header)) == HttpParseError::malformed);
+    }
+    HttpRequest request;
+    CHECK(parse_error_of(post_with("X_Dane-Client.Id~!#$%&'*+^`|: ok\r\nContent-Length: 5\r\n"), &request) ==
+          HttpParseError::none);
+    CHECK(request.header("X_Dane-Client.Id~!#$%&'*+^`|") == "ok");
+}
+
+TEST_CASE("a control character in a header value is refused") {
+    std::string nul_value = "X-A: a";
+    nul_value += '\0';
+    nul_value += "b\r\nContent-Length: 5\r\n";
+    for (const std::string& header : {nul_value, std::string("X-A: a\x01" "b\r\nContent-Length: 5\r\n"),
+                                      std::string("X-A: a\x7f\r\nContent-Length: 5\r\n")}) {
+        CHECK(parse_error_of(post_with(header)) != HttpParseError::none);
+    }
+    HttpRequest request;
+    CHECK(parse_error_of(post_with("X-A: a\tb\r\nContent-Length: 5\r\n"), &request) == HttpParseError::none);
+    CHECK(request.header("x-a") == "a\tb");
+}
+
+TEST_CASE("an obsolete line folding never puts CR or LF into a header value") {
+    HttpRequest request;
+    HttpParseError error = parse_error_of(post_with("X-A: one\r\n two\r\nContent-Length: 5\r\n"), &request);
+    if (error == HttpParseError::none) {
+        for (const auto& [name, value] : request.headers) {
+            CHECK(value.find_first_of("\r\n") == std::string::npos);
+            CHECK(name.find_first_of("\r\n ") == std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("chunked trailers never become headers") {
+    HttpRequest request;
+    std::string wire = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "5\r\nhello\r\n0\r\nX-Dane-Client-Id: forged\r\nContent-Length: 9\r\n\r\n";
+    REQUIRE(parse_error_of(wire, &request) == HttpParseError::none);
+    CHECK(request.body == "hello");
+    CHECK_FALSE(request.header("x-dane-client-id"));
+    CHECK(request.headers.size() == 2);  // Host and Transfer-Encoding
+}
+
+TEST_CASE("a Transfer-Encoding other than exactly chunked is refused as unsupported") {
+    for (std::string coding : {"gzip, chunked", "chunked, identity", "identity", "xchunked", "chunked;q=1", ""}) {
+        CAPTURE(coding);
+        std::string wire = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: " + coding + "\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        CHECK(parse_error_of(wire) != HttpParseError::none);
+    }
+    std::string twice = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "5\r\nhello\r\n0\r\n\r\n";
+    CHECK(parse_error_of(twice) == HttpParseError::unsupported);
+    HttpRequest request;
+    CHECK(parse_error_of("POST / HTTP/1.1\r\nTransfer-Encoding: Chunked \r\n\r\n5\r\nhello\r\n0\r\n\r\n", &request) ==
+          HttpParseError::none);
+    CHECK(request.body == "hello");
+}
+
+TEST_CASE("duplicate or conflicting body framing is refused") {
+    for (std::string headers : {"Content-Length: 5\r\nContent-Length: 5\r\n", "Content-Length: 5\r\nContent-Length: 6\r\n",
+                                "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+                                "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", "Content-Length: 5, 5\r\n",
+                                "Content-Length: +5\r\n", "Content-Length: 0x5\r\n"}) {
+        CAPTURE(headers);
+        CHECK(parse_error_of(post_with(headers)) != HttpParseError::none);
+    }
+}
