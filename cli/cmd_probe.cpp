@@ -11,10 +11,10 @@
 #include "cli/commands.hpp"
 #include "cli/host_port_arg.hpp"
 #include "cli/tlsa_arg.hpp"
-#include "proxy/handshake_reason.hpp"
-#include "proxy/http_parser_response.hpp"
-#include "proxy/tls_connector.hpp"
-#include "proxy/tls_context.hpp"
+#include "proxy/tls/handshake_reason.hpp"
+#include "proxy/http/http_parser_response.hpp"
+#include "proxy/tls/tls_connector.hpp"
+#include "proxy/tls/tls_context.hpp"
 
 namespace dance::cli {
 namespace {
@@ -163,10 +163,10 @@ private:
     static void event_fired(bufferevent*, short what, void* self) { static_cast<Probe*>(self)->on_event(what); }
 
     const ProbeOptions& options_;
-    proxy::EventBasePtr base_;
-    proxy::SslCtxPtr ctx_;
+    dance::EventBasePtr base_;
+    dance::SslCtxPtr ctx_;
     std::unique_ptr<proxy::TlsConnectAttempt> attempt_;
-    proxy::BuffereventPtr connection_;
+    dance::BuffereventPtr connection_;
     proxy::HttpResponseParser parser_;
     std::string body_;
     int exit_code_ = exit_failure;

@@ -12,7 +12,7 @@
 #include "cli/commands.hpp"
 #include "config/config.hpp"
 #include "config/config_loader.hpp"
-#include "dns/dns_name.hpp"
+#include "base/dns_name.hpp"
 #include "dns/make_resolver.hpp"
 
 namespace dance::cli {
@@ -151,7 +151,7 @@ void add_resolve_command(CLI::App& app, int& exit_code) {
     command->add_option("names", options->names, "TLSA owner names, looked up exactly as given")->required();
     command->callback([options, &exit_code] {
         for (const auto& name : options->names) {
-            if (std::string reason = dns::why_invalid_name(name); !reason.empty()) {
+            if (std::string reason = dance::why_invalid_name(name); !reason.empty()) {
                 std::cerr << "dance-sidecar resolve: invalid name '" << name << "': " << reason << "\n";
                 exit_code = exit_usage;
                 return;

@@ -2,8 +2,8 @@
 
 #include "cli/commands.hpp"
 #include "config/config_loader.hpp"
-#include "proxy/log_async_writer.hpp"
-#include "proxy/sidecar.hpp"
+#include "proxy/observe/log_async_writer.hpp"
+#include "proxy/runtime/sidecar.hpp"
 
 namespace dance::cli {
 

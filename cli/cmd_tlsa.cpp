@@ -5,7 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "config/pem_files.hpp"
-#include "dns/dns_name.hpp"
+#include "base/dns_name.hpp"
 #include "dns/tlsa_from_cert.hpp"
 
 namespace dance::cli {
@@ -34,7 +34,7 @@ struct TlsaOptions {
 std::string owner_with_dot(const std::string& name) {
     std::string owner = name.ends_with(".") ? name.substr(0, name.size() - 1) : name;
     std::string checked = owner.starts_with("*.") ? owner.substr(2) : owner;
-    if (std::string why = dns::why_invalid_name(checked); !why.empty())
+    if (std::string why = dance::why_invalid_name(checked); !why.empty())
         throw std::invalid_argument("invalid --name \"" + name + "\": " + why);
     return owner + ".";
 }

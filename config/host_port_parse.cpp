@@ -6,7 +6,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "dns/dns_name.hpp"
+#include "base/dns_name.hpp"
 
 namespace dance::config {
 namespace {
@@ -34,9 +34,9 @@ std::string check_host(const std::string& host, HostRule rule, std::string& cano
     if (host.empty()) return "missing host";
     if (looks_like_ipv4(host)) return "invalid IPv4 address";
     if (rule == HostRule::ip_only) return "expected an IP address (IPv4, or IPv6 in brackets), not a host name";
-    std::string why = dns::why_invalid_name(host);
+    std::string why = dance::why_invalid_name(host);
     if (!why.empty()) return "invalid host name: " + why;
-    canonical = dns::lower_case(host);
+    canonical = dance::lower_case(host);
     return "";
 }
 

@@ -6,7 +6,7 @@
 
 #include "config/yaml_map.hpp"
 #include "config/yaml_values.hpp"
-#include "dns/dns_name.hpp"
+#include "base/dns_name.hpp"
 
 namespace dance::config {
 namespace {
@@ -16,7 +16,7 @@ std::string why_invalid_allow_entry(const std::string& entry) {
     bool wildcard = entry.starts_with("*.");
     std::string rest = wildcard ? entry.substr(2) : entry;
     if (rest.find('*') != std::string::npos) return "\"*\" is only allowed as the whole first label";
-    return dns::why_invalid_name(rest);
+    return dance::why_invalid_name(rest);
 }
 
 bool is_token_char(char c) {
@@ -29,23 +29,23 @@ bool read_client_name(LoadContext& context, const YAML::Node& node, const std::s
     std::string name;
     if (!read_string(context, node, path, name)) return false;
     std::string why = name.find('*') != std::string::npos ? "wildcards are only allowed in client_auth.allow"
-                                                           : dns::why_invalid_name(name);
+                                                           : dance::why_invalid_name(name);
     if (!why.empty()) {
         context.report(node.Mark(), path, "invalid client name \"" + name + "\": " + why);
         return false;
     }
-    out = dns::lower_case(name);
+    out = dance::lower_case(name);
     return true;
 }
 
 bool read_host_name(LoadContext& context, const YAML::Node& node, const std::string& path, std::string& out) {
     std::string name;
     if (!read_string(context, node, path, name)) return false;
-    if (std::string why = dns::why_invalid_name(name); !why.empty()) {
+    if (std::string why = dance::why_invalid_name(name); !why.empty()) {
         context.report(node.Mark(), path, "invalid host name \"" + name + "\": " + why);
         return false;
     }
-    out = dns::lower_case(name);
+    out = dance::lower_case(name);
     return true;
 }
 
@@ -66,7 +66,7 @@ bool read_allow_list(LoadContext& context, const YAML::Node& node, const std::st
     }
     if (!all_valid) return false;
     out.clear();
-    for (const std::string& entry : entries) out.push_back(dns::lower_case(entry));
+    for (const std::string& entry : entries) out.push_back(dance::lower_case(entry));
     return true;
 }
 

@@ -6,19 +6,9 @@
 #include <string>
 #include <vector>
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
+#include "base/c_handles.hpp"
 
 namespace dance::config {
-
-struct X509Free {
-    void operator()(X509* certificate) const { X509_free(certificate); }
-};
-struct EvpPkeyFree {
-    void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
 
 struct CertificateChain {
     std::vector<X509Ptr> certificates;  // in file order: leaf first, then its chain

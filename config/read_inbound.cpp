@@ -5,7 +5,7 @@
 #include "config/name_values.hpp"
 #include "config/section_readers.hpp"
 #include "config/yaml_values.hpp"
-#include "dns/dns_name.hpp"
+#include "base/dns_name.hpp"
 
 namespace dance::config {
 namespace {
@@ -40,7 +40,7 @@ bool read_sender_id_list(LoadContext& context, const YAML::Node& node, const std
             all_valid = false;
             continue;
         }
-        out.push_back(dns::lower_case(digits));
+        out.push_back(dance::lower_case(digits));
     }
     return all_valid;
 }
@@ -48,7 +48,7 @@ bool read_sender_id_list(LoadContext& context, const YAML::Node& node, const std
 std::string not_an_allow_entry(const std::string& key, const std::vector<std::string>& allow) {
     std::string message = "\"" + key + "\" is not an entry of client_auth.allow";
     auto covering = std::find_if(allow.begin(), allow.end(),
-                                 [&](const std::string& entry) { return dns::allow_entry_matches(entry, key); });
+                                 [&](const std::string& entry) { return dance::allow_entry_matches(entry, key); });
     if (covering != allow.end()) message += " (keys are allow entries: \"" + *covering + "\" covers this name)";
     return message;
 }
@@ -73,7 +73,7 @@ void read_sender_ids(const YamlMap& auth, const std::vector<std::string>* allow,
             context.report(key.Mark(), path, "keys must be allow entries, got " + describe(key));
             continue;
         }
-        const std::string entry = dns::lower_case(key.Scalar());
+        const std::string entry = dance::lower_case(key.Scalar());
         const std::string entry_path = path + "[\"" + key.Scalar() + "\"]";
         if (allow && std::find(allow->begin(), allow->end(), entry) == allow->end()) {
             context.report(key.Mark(), entry_path, not_an_allow_entry(key.Scalar(), *allow));

@@ -1,4 +1,5 @@
 #include "dns/getdns_event_loop.hpp"
+#include "base/time_util.hpp"
 
 #include <event2/event.h>
 
@@ -35,7 +36,7 @@ getdns_return_t GetdnsEventLoop::schedule(getdns_eventloop* loop, int fd, uint64
     struct event* libevent_event =
         event_new(adapter->base, (event->read_cb || event->write_cb) ? fd : -1, bits, &dispatch, event);
     if (!libevent_event) return GETDNS_RETURN_MEMORY_ERROR;
-    timeval tv{static_cast<time_t>(timeout_ms / 1000), static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
+    timeval tv = milliseconds_to_timeval(timeout_ms);
     if (event_add(libevent_event, event->timeout_cb ? &tv : nullptr) != 0) {
         event_free(libevent_event);
         return GETDNS_RETURN_GENERIC_ERROR;

@@ -13,13 +13,14 @@
 #include <ctime>
 #include <unordered_map>
 
-#include "dns/dns_name.hpp"
-#include "dns/event_handles.hpp"
+#include "base/dns_name.hpp"
+#include "base/c_handles.hpp"
 #include "dns/getdns_event_loop.hpp"
 #include "dns/getdns_handles.hpp"
-#include "dns/loop_mailbox.hpp"
+#include "base/loop_mailbox.hpp"
 #include "dns/make_resolver.hpp"
 #include "dns/reply_interpretation.hpp"
+#include "base/time_util.hpp"
 
 namespace dance::dns {
 namespace {
@@ -188,10 +189,6 @@ private:
     }
 
     PendingLookupPtr handle(uint64_t id) { return std::make_unique<PendingHandle>(weak_from_this(), id); }
-
-    static double seconds_since(SteadyClock::time_point started) {
-        return std::chrono::duration<double>(SteadyClock::now() - started).count();
-    }
 
     TlsaCache::Waiter flight_waiter(uint64_t id) {
         return [mailbox = mailbox_, core = weak_from_this(), id](const TlsaResult& result) {

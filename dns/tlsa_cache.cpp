@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "dns/dns_name.hpp"
+#include "base/dns_name.hpp"
 
 namespace dance::dns {
 

@@ -4,7 +4,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
-#include "proxy/handshake_reason.hpp"
+#include "proxy/tls/handshake_reason.hpp"
 
 namespace dance::bench {
 

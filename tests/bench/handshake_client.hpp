@@ -9,9 +9,9 @@
 #include <optional>
 #include <string>
 
-#include "proxy/http_parser_response.hpp"
-#include "proxy/libevent_handles.hpp"
-#include "proxy/tls_connector.hpp"
+#include "proxy/http/http_parser_response.hpp"
+#include "base/c_handles.hpp"
+#include "proxy/tls/tls_connector.hpp"
 
 namespace dance::bench {
 
@@ -46,7 +46,7 @@ private:
     const std::string& request_wire_;
     Done done_;
     std::unique_ptr<proxy::TlsConnectAttempt> attempt_;
-    proxy::BuffereventPtr connection_;
+    dance::BuffereventPtr connection_;
     std::optional<proxy::HttpResponseParser> parser_;  // fresh for each connection
     std::chrono::steady_clock::time_point started_;
 };

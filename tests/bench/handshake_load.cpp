@@ -12,8 +12,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "proxy/http_message.hpp"
-#include "proxy/tls_context.hpp"
+#include "proxy/http/http_message.hpp"
+#include "proxy/tls/tls_context.hpp"
 #include "tests/bench/load_runner.hpp"
 
 using namespace dance;
@@ -108,7 +108,7 @@ nlohmann::ordered_json summarize(bench::LoadTotals& totals) {
 int run(const Options& options) {
     std::string error;
     proxy::ClientContextOptions context_options{options.cert, options.key, options.ca_file, options.codepoint};
-    proxy::SslCtxPtr ctx = proxy::make_client_context(context_options, error);
+    dance::SslCtxPtr ctx = proxy::make_client_context(context_options, error);
     if (!ctx) throw std::runtime_error(error);
     bench::LoadSettings settings = options.load;
     settings.target = make_target(options);

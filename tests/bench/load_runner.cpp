@@ -11,8 +11,8 @@ namespace dance::bench {
 struct LoadRunner::State {
     SSL_CTX* ctx;
     LoadSettings settings;
-    proxy::EventBasePtr base{event_base_new()};
-    proxy::EventPtr deadline;
+    dance::EventBasePtr base{event_base_new()};
+    dance::EventPtr deadline;
     std::vector<std::unique_ptr<HandshakeClient>> clients;
     LoadTotals totals;
     unsigned in_flight = 0;
@@ -108,9 +108,9 @@ void stop_loop(evutil_socket_t, short, void* base) { event_base_loopexit(static_
 
 void LoadRunner::wait_for_stop_signal() {
     event_base* base = state_->base.get();
-    proxy::EventPtr on_term(evsignal_new(base, SIGTERM, stop_loop, base));
-    proxy::EventPtr on_int(evsignal_new(base, SIGINT, stop_loop, base));
-    proxy::EventPtr on_stdin(event_new(base, STDIN_FILENO, EV_READ, stop_loop, base));
+    dance::EventPtr on_term(evsignal_new(base, SIGTERM, stop_loop, base));
+    dance::EventPtr on_int(evsignal_new(base, SIGINT, stop_loop, base));
+    dance::EventPtr on_stdin(event_new(base, STDIN_FILENO, EV_READ, stop_loop, base));
     evsignal_add(on_term.get(), nullptr);
     evsignal_add(on_int.get(), nullptr);
     event_add(on_stdin.get(), nullptr);

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/tls_connector.hpp"
+#include "proxy/tls/tls_connector.hpp"
 
 namespace dance::bench {
 

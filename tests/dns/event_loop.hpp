@@ -7,7 +7,8 @@
 #include <functional>
 #include <memory>
 
-#include "dns/event_handles.hpp"
+#include "base/c_handles.hpp"
+#include "base/time_util.hpp"
 
 namespace dance::dns::test {
 

@@ -4,10 +4,11 @@
 #include <atomic>
 #include <thread>
 
-#include "dns/loop_mailbox.hpp"
+#include "base/loop_mailbox.hpp"
 #include "event_loop.hpp"
 
 using namespace dance::dns;
+using dance::LoopMailbox;
 
 TEST_CASE("tasks posted from other threads all run on the loop thread") {
     test::EventLoop loop;

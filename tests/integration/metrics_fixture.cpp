@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "proxy/admin_server.hpp"
-#include "proxy/metrics.hpp"
+#include "proxy/observe/admin_server.hpp"
+#include "proxy/observe/metrics.hpp"
 
 namespace {
 

@@ -7,16 +7,15 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
-#include "proxy/openssl_handles.hpp"
+#include "base/c_handles.hpp"
 
 namespace dance::peers {
 namespace {
 
-using proxy::OpenSslDeleter;
-using CipherPtr = std::unique_ptr<EVP_CIPHER, OpenSslDeleter<EVP_CIPHER_free>>;
-using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, OpenSslDeleter<EVP_CIPHER_CTX_free>>;
-using MacPtr = std::unique_ptr<EVP_MAC, OpenSslDeleter<EVP_MAC_free>>;
-using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, OpenSslDeleter<EVP_MAC_CTX_free>>;
+using CipherPtr = std::unique_ptr<EVP_CIPHER, FreeWith<EVP_CIPHER_free>>;
+using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, FreeWith<EVP_CIPHER_CTX_free>>;
+using MacPtr = std::unique_ptr<EVP_MAC, FreeWith<EVP_MAC_free>>;
+using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, FreeWith<EVP_MAC_CTX_free>>;
 
 // Fetched once: fetching per call would dominate the join server's cost under load.
 const EVP_CIPHER* fetched_cipher(const CipherPtr& cipher, const char* name) {

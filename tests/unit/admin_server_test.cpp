@@ -9,7 +9,7 @@
 #include <atomic>
 #include <string>
 
-#include "proxy/admin_server.hpp"
+#include "proxy/observe/admin_server.hpp"
 
 using dance::proxy::AdminServer;
 using dance::proxy::Metrics;

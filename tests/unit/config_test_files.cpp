@@ -57,16 +57,16 @@ ScopedWorkingDirectory::~ScopedWorkingDirectory() {
     std::filesystem::current_path(previous_, ignored);
 }
 
-config::EvpPkeyPtr make_ec_key() {
-    config::EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+dance::EvpPkeyPtr make_ec_key() {
+    dance::EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
     if (!key) throw std::runtime_error("key generation failed");
     return key;
 }
 
-config::X509Ptr make_certificate(const std::string& common_name, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
+dance::X509Ptr make_certificate(const std::string& common_name, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
                                  bool is_ca) {
     static long serial = 1;
-    config::X509Ptr certificate(X509_new());
+    dance::X509Ptr certificate(X509_new());
     X509_set_version(certificate.get(), 2);
     ASN1_INTEGER_set(X509_get_serialNumber(certificate.get()), serial++);
     X509_gmtime_adj(X509_getm_notBefore(certificate.get()), -3600);

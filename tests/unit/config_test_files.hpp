@@ -33,9 +33,9 @@ private:
     std::filesystem::path previous_;
 };
 
-config::EvpPkeyPtr make_ec_key();
+dance::EvpPkeyPtr make_ec_key();
 // Self-signed when issuer and issuer_key are null; a CA certificate when is_ca.
-config::X509Ptr make_certificate(const std::string& common_name, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
+dance::X509Ptr make_certificate(const std::string& common_name, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
                                  bool is_ca);
 
 void write_certificate_pem(const std::filesystem::path& path, X509* certificate, bool append = false);

@@ -1,9 +1,9 @@
 #include <doctest/doctest.h>
 
-#include "dns/dns_name.hpp"
+#include "base/dns_name.hpp"
 
-using dance::dns::allow_entry_matches;
-using dance::dns::why_invalid_name;
+using dance::allow_entry_matches;
+using dance::why_invalid_name;
 
 TEST_CASE("client names follow the draft's presentation format") {
     CHECK(why_invalid_name("_ns-client.ns.operator-a.example") == "");

@@ -1,7 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "proxy/http_message.hpp"
+#include "proxy/http/http_message.hpp"
 
+using namespace dance;
 using namespace dance::proxy;
 
 TEST_CASE("header helpers are case-insensitive and handle duplicates") {

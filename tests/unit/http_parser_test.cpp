@@ -4,9 +4,10 @@
 
 #include <event2/buffer.h>
 
-#include "proxy/http_parser_request.hpp"
-#include "proxy/http_parser_response.hpp"
+#include "proxy/http/http_parser_request.hpp"
+#include "proxy/http/http_parser_response.hpp"
 
+using namespace dance;
 using namespace dance::proxy;
 
 TEST_CASE("a request split at every byte is reassembled") {

@@ -6,6 +6,7 @@
 
 #include "http_test_support.hpp"
 
+using namespace dance;
 using namespace dance::proxy;
 using namespace dance::proxy::testing;
 using namespace std::chrono_literals;

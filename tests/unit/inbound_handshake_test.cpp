@@ -19,10 +19,11 @@
 #include "config_test_files.hpp"
 #include "dns/tlsa_from_cert.hpp"
 #include "http_test_support.hpp"
-#include "proxy/handshake_reason.hpp"
-#include "proxy/inbound_handshake.hpp"
-#include "proxy/tls_context.hpp"
+#include "proxy/tls/handshake_reason.hpp"
+#include "proxy/inbound/inbound_handshake.hpp"
+#include "proxy/tls/tls_context.hpp"
 
+using namespace dance;
 using namespace dance;
 using namespace dance::proxy;
 using namespace std::chrono_literals;
@@ -92,7 +93,7 @@ private:
 struct Credentials {
     test::TempDir dir;
     std::string server_cert, server_key, client_cert, client_key;
-    config::X509Ptr client_certificate;
+    dance::X509Ptr client_certificate;
 
     Credentials() {
         auto server_key_object = test::make_ec_key();

@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "proxy/log.hpp"
-#include "proxy/log_async_writer.hpp"
+#include "proxy/observe/log.hpp"
+#include "proxy/observe/log_async_writer.hpp"
 
 namespace dlog = dance::proxy::log;
 

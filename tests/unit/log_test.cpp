@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/log.hpp"
+#include "proxy/observe/log.hpp"
 
 namespace dlog = dance::proxy::log;
 using dlog::Level;

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "proxy/lorawan_answer.hpp"
+#include "proxy/lorawan/lorawan_answer.hpp"
 
 using dance::proxy::answer_type_for;
 using dance::proxy::error_answer_body;

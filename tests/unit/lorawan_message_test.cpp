@@ -4,8 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "proxy/lorawan_message.hpp"
+#include "proxy/lorawan/lorawan_message.hpp"
 
+using namespace dance;
 using namespace dance::proxy;
 
 TEST_CASE("a ChirpStack v3 JoinReq yields its header fields") {

@@ -4,7 +4,7 @@
 #include <thread>
 #include <vector>
 
-#include "proxy/metrics.hpp"
+#include "proxy/observe/metrics.hpp"
 
 using dance::proxy::Direction;
 using dance::proxy::HandshakeResult;

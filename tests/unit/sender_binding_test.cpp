@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/sender_binding.hpp"
+#include "proxy/auth/sender_binding.hpp"
 
 using dance::proxy::normalize_sender_id;
 using dance::proxy::SenderBinding;

@@ -4,7 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "proxy/openssl_handles.hpp"
+#include "base/c_handles.hpp"
 
 namespace dance::proxy::testing {
 

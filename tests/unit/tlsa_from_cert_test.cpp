@@ -29,9 +29,9 @@ AiEA5/+kzlSwAlFz4oc6y/6DCE6JRxoUjBe7jwKcv3dOL70=
 -----END CERTIFICATE-----
 )";
 
-dance::config::X509Ptr parse_pem(const char* pem) {
+dance::X509Ptr parse_pem(const char* pem) {
     BIO* bio = BIO_new_mem_buf(pem, -1);
-    dance::config::X509Ptr certificate(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
+    dance::X509Ptr certificate(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
     BIO_free(bio);
     return certificate;
 }

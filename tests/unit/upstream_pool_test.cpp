@@ -8,9 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "http_test_support.hpp"
-#include "proxy/upstream_pool.hpp"
-#include "proxy/upstream_tcp_connector.hpp"
+#include "proxy/upstream/upstream_pool.hpp"
+#include "proxy/upstream/upstream_tcp_connector.hpp"
 
+using namespace dance;
 using namespace dance::proxy;
 using namespace dance::proxy::testing;
 using namespace std::chrono_literals;

@@ -10,9 +10,10 @@
 
 #include "http_test_support.hpp"
 #include "tls_test_support.hpp"
-#include "proxy/openssl_handles.hpp"
-#include "proxy/upstream_pool.hpp"
+#include "base/c_handles.hpp"
+#include "proxy/upstream/upstream_pool.hpp"
 
+using namespace dance;
 using namespace dance::proxy;
 using namespace dance::proxy::testing;
 

@@ -1,4 +1,5 @@
 #include "tests/peers/ns_emulator/load_runner.hpp"
+#include "base/time_util.hpp"
 
 #include <cmath>
 #include <stdexcept>
@@ -21,11 +22,6 @@ const char* error_kind(evhttp_request_error error) {
     return "exception";
 }
 
-timeval to_timeval(std::chrono::microseconds duration) {
-    const auto count = std::max<int64_t>(duration.count(), 0);
-    return {static_cast<time_t>(count / 1000000), static_cast<suseconds_t>(count % 1000000)};
-}
-
 double elapsed_ms(std::chrono::steady_clock::time_point since) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
 }
@@ -33,7 +29,7 @@ double elapsed_ms(std::chrono::steady_clock::time_point since) {
 // Timers with microsecond precision (timerfd): the default rounds epoll timeouts up to whole
 // milliseconds, which would make constant-rate sends late and inflate the measured latency.
 EventBasePtr new_precise_event_base() {
-    using ConfigPtr = std::unique_ptr<event_config, LibeventDeleter<event_config_free>>;
+    using ConfigPtr = std::unique_ptr<event_config, FreeWith<event_config_free>>;
     ConfigPtr config(event_config_new());
     if (!config) return nullptr;
     event_config_set_flag(config.get(), EVENT_BASE_FLAG_PRECISE_TIMER);

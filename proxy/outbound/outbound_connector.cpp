@@ -1,0 +1,174 @@
+#include "proxy/outbound/outbound_connector.hpp"
+
+#include <chrono>
+
+#include <event2/util.h>
+
+#include "proxy/tls/handshake_reason.hpp"
+#include "proxy/observe/log.hpp"
+#include "proxy/tls/tls_connector.hpp"
+
+namespace dance::proxy {
+namespace {
+
+bool is_ip_literal(const std::string& host) {
+    unsigned char buffer[16];
+    return evutil_inet_pton(AF_INET, host.c_str(), buffer) == 1 || evutil_inet_pton(AF_INET6, host.c_str(), buffer) == 1;
+}
+
+// What server authentication a TLSA answer leads to (RFC 7672 semantics for dane-or-pkix).
+enum class AuthPlan { dane, pkix, fail };
+
+AuthPlan plan_for(config::ServerAuth mode, const dns::TlsaResult& tlsa) {
+    if (mode == config::ServerAuth::pkix) return AuthPlan::pkix;
+    if (tlsa.authenticates()) return AuthPlan::dane;
+    if (mode == config::ServerAuth::dane) return AuthPlan::fail;
+    switch (tlsa.status) {
+        case dns::LookupStatus::insecure:
+        case dns::LookupStatus::nxdomain:
+        case dns::LookupStatus::nodata: return AuthPlan::pkix;
+        default: return AuthPlan::fail;  // bogus, timeout, error: never downgrade
+    }
+}
+
+class OutboundConnect final : public ConnectAttempt {
+public:
+    OutboundConnect(event_base* base, dns::TlsaResolver& resolver, std::shared_ptr<const OutboundSettings> settings,
+                    ListenerMetrics& metrics, ConnectCallback done)
+        : base_(base), resolver_(resolver), settings_(std::move(settings)), metrics_(metrics), done_(std::move(done)) {}
+
+    void start() {
+        const config::OutboundListener& config = settings_->config;
+        const config::HostPort& dial = config.connect_to.host.empty() ? config.upstream : config.connect_to;
+        port_ = dial.port;
+        if (is_ip_literal(dial.host)) {
+            address_ = dial.host;
+        } else {
+            address_lookup_ = resolver_.lookup_addresses(dial.host, [this](const dns::AddressResult& result) {
+                on_addresses(result);
+            });
+        }
+        if (config.server_auth == config::ServerAuth::pkix) {
+            tlsa_ = dns::TlsaResult{};
+        } else {
+            tlsa_lookup_ = resolver_.lookup_tlsa(server_tlsa_owner(config.upstream),
+                                                 [this](const dns::TlsaResult& result) { on_tlsa(result); });
+        }
+        if (!address_.empty() && tlsa_) proceed_soon();
+    }
+
+private:
+    void on_addresses(const dns::AddressResult& result) {
+        if (!done_) return;  // already failed
+        if (result.addresses.empty()) {
+            return fail(UpstreamError::dns_failed, "no address for the upstream: " + std::string(to_string(result.status)),
+                        reason::connect_failed);
+        }
+        addresses_ = result.addresses;
+        address_ = addresses_.front();
+        if (tlsa_) proceed();
+    }
+
+    void on_tlsa(const dns::TlsaResult& result) {
+        if (!done_) return;  // already failed
+        tlsa_ = result;
+        // What this answer decides (DANE, or RFC 7672's PKIX when provably absent) holds for its lifetime.
+        reuse_until_ = result.valid_until;
+        if (!address_.empty()) proceed();
+    }
+
+    void proceed_soon() {
+        // Both inputs were known at once; the callback must not run inside the Connector call.
+        proceed_event_.reset(evtimer_new(base_, [](evutil_socket_t, short, void* self) {
+            static_cast<OutboundConnect*>(self)->proceed();
+        }, this));
+        event_active(proceed_event_.get(), EV_TIMEOUT, 0);
+    }
+
+    void proceed() {
+        const config::OutboundListener& config = settings_->config;
+        AuthPlan plan = plan_for(config.server_auth, *tlsa_);
+        if (plan == AuthPlan::fail) {
+            std::string_view why = dns_failure_reason(tlsa_->status);
+            if (tlsa_->status == dns::LookupStatus::secure) why = reason::server_tlsa_mismatch;
+            return fail(UpstreamError::dns_failed,
+                        "TLSA " + server_tlsa_owner(config.upstream) + ": " + std::string(to_string(tlsa_->status)),
+                        why);
+        }
+        TlsConnectTarget target;
+        target.server_name = config.upstream.host;
+        target.address = address_;
+        target.port = port_;
+        target.client_id = config.tls.client_id;
+        target.timeout_ms = config.timeouts.connect_ms + config.timeouts.handshake_ms;
+        target.verification = plan == AuthPlan::dane ? ServerVerification::dane : ServerVerification::pkix;
+        if (plan == AuthPlan::dane) target.server_tlsa = tlsa_->records;
+        tls_attempt_ = connect_tls(base_, settings_->tls.get(), std::move(target),
+                                   [this](TlsConnectResult result) { on_tls(std::move(result)); });
+    }
+
+    void on_tls(TlsConnectResult result) {
+        // Several addresses (IPv6 and IPv4, several hosts): a refused connection moves on to the next one.
+        if (result.reason == reason::connect_failed && next_address_ + 1 < addresses_.size()) {
+            address_ = addresses_[++next_address_];
+            return proceed();
+        }
+        if (result.reason == reason::ok) {
+            metrics_.handshake(reason::ok, result.seconds);
+            ConnectCallback done = std::move(done_);
+            return done(ConnectOutcome::ready(std::move(result.connection), reuse_until_));
+        }
+        UpstreamError kind = UpstreamError::tls_failed;
+        if (result.reason == reason::connect_failed) kind = UpstreamError::connect_failed;
+        if (result.reason == reason::timeout) kind = UpstreamError::connect_timeout;
+        if (result.reason == reason::server_tlsa_mismatch) kind = UpstreamError::server_auth_failed;
+        if (result.reason == reason::peer_rejected) kind = UpstreamError::peer_rejected;
+        fail(kind, result.detail, result.reason, result.seconds);
+    }
+
+    void fail(UpstreamError kind, std::string description, std::string_view why, double seconds = 0) {
+        metrics_.handshake(why, seconds);
+        log::warn("handshake_failed", {{"listener", metrics_.name()}, {"direction", "outbound"},
+                                       {"upstream", settings_->config.upstream.to_string()},
+                                       {"reason", why}, {"detail", description}});
+        ConnectCallback done = std::move(done_);
+        done(ConnectOutcome::failed(kind, std::move(description), std::string(why)));
+    }
+
+    event_base* base_;
+    dns::TlsaResolver& resolver_;
+    std::shared_ptr<const OutboundSettings> settings_;
+    ListenerMetrics& metrics_;
+    ConnectCallback done_;
+    std::string address_;
+    std::vector<std::string> addresses_;
+    size_t next_address_ = 0;
+    uint16_t port_ = 0;
+    std::optional<dns::TlsaResult> tlsa_;
+    std::chrono::steady_clock::time_point reuse_until_ = std::chrono::steady_clock::time_point::max();
+    dns::PendingLookupPtr address_lookup_;
+    dns::PendingLookupPtr tlsa_lookup_;
+    std::unique_ptr<TlsConnectAttempt> tls_attempt_;
+    EventPtr proceed_event_;
+};
+
+}  // namespace
+
+std::string server_tlsa_owner(const config::HostPort& upstream) {
+    std::string owner = "_";
+    owner += std::to_string(upstream.port);
+    owner += "._tcp.";
+    owner += upstream.host;
+    return owner;
+}
+
+Connector make_outbound_connector(event_base* base, dns::TlsaResolver& resolver,
+                                  SettingsSlot<OutboundSettings>& settings, ListenerMetrics& metrics) {
+    return [base, &resolver, &settings, &metrics](ConnectCallback done) -> std::unique_ptr<ConnectAttempt> {
+        auto attempt = std::make_unique<OutboundConnect>(base, resolver, settings.get(), metrics, std::move(done));
+        attempt->start();
+        return attempt;
+    };
+}
+
+}  // namespace dance::proxy

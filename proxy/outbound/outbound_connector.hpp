@@ -1,0 +1,19 @@
+// New TLS connections to an outbound listener's upstream: address and TLSA lookups through dns/, then a TLS
+// 1.3 handshake with our DANE client identity, the server authenticated per `server_auth`.
+#pragma once
+
+#include "dns/tlsa_resolver.hpp"
+#include "proxy/outbound/outbound_settings.hpp"
+#include "proxy/observe/metrics.hpp"
+#include "proxy/upstream/upstream_connector.hpp"
+
+namespace dance::proxy {
+
+// "_8003._tcp.js.example" for upstream js.example:8003 (RFC 6698 section 3).
+std::string server_tlsa_owner(const config::HostPort& upstream);
+
+// Reads the current settings at every connect, so a reload applies to the next connection.
+Connector make_outbound_connector(event_base* base, dns::TlsaResolver& resolver,
+                                  SettingsSlot<OutboundSettings>& settings, ListenerMetrics& metrics);
+
+}  // namespace dance::proxy

@@ -1,0 +1,51 @@
+// One outbound listener on one worker: plain HTTP from the local Network Server in, TLS 1.3 with our DANE
+// client identity out to the upstream, over a pool of keep-alive connections.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <unordered_map>
+
+#include "dns/tlsa_resolver.hpp"
+#include "proxy/http/http_server_session.hpp"
+#include "base/c_handles.hpp"
+#include "proxy/outbound/outbound_settings.hpp"
+#include "proxy/observe/metrics.hpp"
+#include "proxy/upstream/upstream_pool.hpp"
+
+namespace dance::proxy {
+
+class OutboundListener {
+public:
+    OutboundListener(event_base* base, dns::TlsaResolver& resolver, SettingsSlot<OutboundSettings>& settings,
+                     ListenerMetrics& metrics);
+    ~OutboundListener();
+    OutboundListener(const OutboundListener&) = delete;
+    OutboundListener& operator=(const OutboundListener&) = delete;
+
+    bool start(std::string& error);
+    void stop_accepting();
+    size_t drain_connections();  // draining: see wind_down_sessions(); returns how many connections remain
+    void close_all();
+    UpstreamPoolStats pool_stats() const { return pool_.stats(); }
+
+private:
+    struct Client {
+        std::string peer;
+        std::unique_ptr<HttpServerSession> session;
+    };
+
+    static void accepted(evconnlistener*, evutil_socket_t fd, sockaddr* address, int, void* self);
+    void accept_connection(evutil_socket_t fd, std::string peer);
+    void on_request(Client& client, HttpRequest&& request, ResponseWriter writer);
+    void on_client_closed(Client* key);
+
+    event_base* base_;
+    SettingsSlot<OutboundSettings>& settings_;
+    ListenerMetrics& metrics_;
+    UpstreamPool pool_;
+    ListenerPtr listener_;
+    std::unordered_map<Client*, std::unique_ptr<Client>> clients_;
+};
+
+}  // namespace dance::proxy

@@ -1,0 +1,48 @@
+// Relays one whole HTTP request to an upstream pool and its answer back, for either direction.
+// Failures become well-formed LoRaWAN Backend Interfaces answers (ResultCode "Other"), never HTML.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+
+#include "proxy/http/http_server_session.hpp"
+#include "proxy/observe/metrics.hpp"
+#include "proxy/upstream/upstream_pool.hpp"
+
+namespace dance::proxy {
+
+struct RelayRoute {
+    ListenerMetrics& metrics;
+    UpstreamPool& pool;
+    std::string_view peer_name;  // "backend" or "upstream", for error descriptions
+};
+
+// For the access log: `identity` is the authenticated ClientName on the inbound side, or our own client_id
+// on the outbound side; `client` the peer address.
+struct RequestOrigin {
+    std::string identity;
+    std::string client;
+};
+
+// A header only the sidecar may set (the client's identity, Host): every spelling of its name the client sent
+// is removed (see HttpMessage::remove_header_spellings), then `value`, if any, is added.
+struct ProxyHeader {
+    std::string_view name;
+    std::optional<std::string> value;
+};
+
+// Strips the hop-by-hop headers first, so that no Connection header can name a proxy header away, then sets
+// the proxy headers, then relays.
+void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRoute& route, RequestOrigin origin,
+                   std::span<ProxyHeader> proxy_headers);
+
+// The session's own error answers (400, 413, 431, ...) in the bare Backend Interfaces form
+// {"ResultCode":"Other","Description":...}: ChirpStack parses every body as JSON.
+HttpResponse session_error_response(int status, std::string_view problem);
+
+// The status and Backend Interfaces answer for a request that could not be relayed.
+HttpResponse failure_response(const UpstreamFailure& failure, std::string_view request_body,
+                              std::string_view peer_name);
+
+}  // namespace dance::proxy

@@ -1,0 +1,263 @@
+#include "proxy/tls/tls_connector.hpp"
+
+#include <chrono>
+#include <cstring>
+
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "proxy/tls/handshake_reason.hpp"
+#include "proxy/tls/tls_context.hpp"
+#include "base/time_util.hpp"
+
+namespace dance::proxy {
+namespace {
+
+bool to_sockaddr(const std::string& address, uint16_t port, sockaddr_storage& storage, int& length) {
+    std::memset(&storage, 0, sizeof storage);
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    if (evutil_inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        length = sizeof(sockaddr_in);
+        return true;
+    }
+    if (evutil_inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        length = sizeof(sockaddr_in6);
+        return true;
+    }
+    return false;
+}
+
+class Attempt final : public TlsConnectAttempt {
+public:
+    Attempt(event_base* base, SSL_CTX* ctx, TlsConnectTarget target, TlsConnectCallback done)
+        : base_(base), ctx_(ctx), target_(std::move(target)), done_(std::move(done)),
+          started_(std::chrono::steady_clock::now()) {}
+
+    ~Attempt() override {
+        connect_event_.reset();
+        if (socket_ >= 0) evutil_closesocket(socket_);
+    }
+
+    // Failures found here are reported from the loop, never from inside connect_tls().
+    void start() {
+        timer_.reset(evtimer_new(base_, timer_fired, this));
+        ssl_owner_.reset(SSL_new(ctx_));
+        if (!ssl_owner_ || !timer_) return fail_soon(reason::tls_error, "out of memory");
+        if (!configure(ssl_owner_.get())) return;
+        timeval limit = milliseconds_to_timeval(target_.timeout_ms);
+        evtimer_add(timer_.get(), &limit);
+        start_tcp_connect();
+    }
+
+private:
+    // TCP first, on a raw socket: a refused connection is then told apart from a failed handshake.
+    void start_tcp_connect() {
+        sockaddr_storage address;
+        int length = 0;
+        if (!to_sockaddr(target_.address, target_.port, address, length)) {
+            return fail_soon(reason::connect_failed, "not an IP address: " + target_.address);
+        }
+        socket_ = ::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (socket_ < 0) return fail_soon(reason::connect_failed, evutil_socket_error_to_string(errno));
+        int one = 1;
+        setsockopt(socket_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (::connect(socket_, reinterpret_cast<sockaddr*>(&address), length) != 0 && errno != EINPROGRESS) {
+            return fail_soon(reason::connect_failed, describe_connect_error(errno));
+        }
+        connect_event_.reset(event_new(base_, socket_, EV_WRITE, tcp_connected, this));
+        event_add(connect_event_.get(), nullptr);
+    }
+
+    std::string describe_connect_error(int error) const {
+        return "connect to " + target_.address + " port " + std::to_string(target_.port) + ": " +
+               evutil_socket_error_to_string(error);
+    }
+
+    void on_tcp_connected() {
+        connect_event_.reset();
+        int error = 0;
+        socklen_t length = sizeof error;
+        getsockopt(socket_, SOL_SOCKET, SO_ERROR, &error, &length);
+        if (error != 0) return fail(reason::connect_failed, describe_connect_error(error));
+        ssl_ = ssl_owner_.get();
+        connection_.reset(bufferevent_openssl_socket_new(base_, socket_, ssl_owner_.release(),
+                                                         BUFFEREVENT_SSL_CONNECTING,
+                                                         BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
+        if (!connection_) return fail(reason::tls_error, "cannot create connection");
+        socket_ = -1;  // owned by the bufferevent now
+        bufferevent_openssl_set_allow_dirty_shutdown(connection_.get(), 1);
+        bufferevent_setcb(connection_.get(), nullptr, nullptr, event_fired, this);
+        bufferevent_enable(connection_.get(), EV_READ | EV_WRITE);
+    }
+
+    static void tcp_connected(evutil_socket_t, short, void* self) { static_cast<Attempt*>(self)->on_tcp_connected(); }
+
+    bool configure(SSL* ssl) {
+        identity_.encoded_name = encode_client_name(target_.client_id);
+        attach_client_identity(ssl, &identity_);
+        SSL_set_tlsext_host_name(ssl, target_.server_name.c_str());
+        if (target_.verification == ServerVerification::none) {
+            SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+            return true;
+        }
+        if (target_.verification == ServerVerification::pkix) {
+            SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            if (SSL_set1_host(ssl, target_.server_name.c_str()) != 1) {
+                fail_soon(reason::tls_error, "bad server name");
+                return false;
+            }
+            return true;
+        }
+        if (SSL_dane_enable(ssl, target_.server_name.c_str()) <= 0) {
+            fail_soon(reason::tls_error, "SSL_dane_enable: " + take_openssl_error());
+            return false;
+        }
+        SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);  // RFC 7671: DANE-EE ignores names
+        int usable = 0;
+        for (const dns::TlsaRecord& record : target_.server_tlsa) {
+            if (SSL_dane_tlsa_add(ssl, record.usage, record.selector, record.matching_type, record.data.data(),
+                                  record.data.size()) > 0) {
+                ++usable;
+            }
+        }
+        ERR_clear_error();
+        if (usable == 0) {
+            fail_soon(reason::server_tlsa_mismatch, "no usable TLSA record for " + target_.server_name);
+            return false;
+        }
+        return true;
+    }
+
+    void on_event(short what) {
+        if (what & BEV_EVENT_CONNECTED) return on_handshake_done();
+        std::string_view why = reason::connect_failed;
+        std::string detail;
+        unsigned long tls_error = bufferevent_get_openssl_error(connection_.get());
+        // libevent records bare SSL_ERROR_SYSCALL codes (library 0) for socket-level failures.
+        if (tls_error != 0 && ERR_GET_LIB(tls_error) != 0) {
+            char text[256];
+            ERR_error_string_n(tls_error, text, sizeof text);
+            detail = text;
+            why = reason::tls_error;
+            if (ERR_GET_REASON(tls_error) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+                why = target_.verification == ServerVerification::dane ? reason::server_tlsa_mismatch
+                                                                      : reason::tls_error;
+                detail = std::string("server certificate: ") +
+                         X509_verify_cert_error_string(SSL_get_verify_result(ssl_));
+            } else if (is_peer_rejection(tls_error)) {
+                why = reason::peer_rejected;
+            }
+        } else {
+            why = reason::tls_error;
+            detail = "connection closed by the server during the handshake";
+        }
+        ERR_clear_error();
+        fail(why, std::move(detail));
+    }
+
+    void on_handshake_done() {
+        if (target_.require_offer && !identity_.server_offered) {
+            return fail(reason::no_offer, "server did not offer dane_clientid: our identity cannot be conveyed");
+        }
+        TlsConnectResult result = base_result(reason::ok, "");
+        uint8_t usage = 0, selector = 0, matching = 0;
+        if (target_.verification == ServerVerification::dane &&
+            SSL_get0_dane_tlsa(ssl_, &usage, &selector, &matching, nullptr, nullptr) >= 0) {
+            result.server_tlsa_used =
+                std::to_string(usage) + " " + std::to_string(selector) + " " + std::to_string(matching);
+        } else if (target_.verification == ServerVerification::dane) {
+            return fail(reason::server_tlsa_mismatch, "handshake completed without a DANE match");
+        }
+        bufferevent_setcb(connection_.get(), nullptr, nullptr, nullptr, nullptr);
+        attach_client_identity(ssl_, nullptr);
+        result.connection = std::move(connection_);
+        finish(std::move(result));
+    }
+
+    TlsConnectResult base_result(std::string_view why, std::string detail) {
+        TlsConnectResult result;
+        result.reason = why;
+        result.detail = std::move(detail);
+        result.server_offered = identity_.server_offered;
+        result.client_name_sent = identity_.name_sent;
+        result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+        return result;
+    }
+
+    void fail(std::string_view why, std::string detail) {
+        TlsConnectResult result = base_result(why, std::move(detail));
+        connection_.reset();
+        connect_event_.reset();
+        if (socket_ >= 0) evutil_closesocket(socket_);
+        socket_ = -1;
+        finish(std::move(result));
+    }
+
+    void fail_soon(std::string_view why, std::string detail) {
+        early_failure_reason_ = why;
+        early_failure_detail_ = std::move(detail);
+        if (timer_) event_active(timer_.get(), EV_TIMEOUT, 0);
+    }
+
+    void on_timer() {
+        if (!early_failure_reason_.empty()) return fail(early_failure_reason_, std::move(early_failure_detail_));
+        fail(reason::timeout, "connect and handshake not completed in time");
+    }
+
+    void finish(TlsConnectResult result) {
+        timer_.reset();
+        TlsConnectCallback done = std::move(done_);
+        if (done) done(std::move(result));  // may destroy this
+    }
+
+    static void event_fired(bufferevent*, short what, void* self) { static_cast<Attempt*>(self)->on_event(what); }
+    static void timer_fired(evutil_socket_t, short, void* self) { static_cast<Attempt*>(self)->on_timer(); }
+
+    event_base* base_;
+    SSL_CTX* ctx_;
+    TlsConnectTarget target_;
+    TlsConnectCallback done_;
+    std::chrono::steady_clock::time_point started_;
+    ClientIdentity identity_;
+    EventPtr timer_;
+    BuffereventPtr connection_;
+    SslPtr ssl_owner_;    // until the bufferevent takes it
+    SSL* ssl_ = nullptr;  // owned by connection_
+    evutil_socket_t socket_ = -1;
+    EventPtr connect_event_;
+    std::string_view early_failure_reason_;
+    std::string early_failure_detail_;
+};
+
+}  // namespace
+
+std::unique_ptr<TlsConnectAttempt> connect_tls(event_base* base, SSL_CTX* ctx, TlsConnectTarget target,
+                                               TlsConnectCallback done) {
+    auto attempt = std::make_unique<Attempt>(base, ctx, std::move(target), std::move(done));
+    attempt->start();
+    return attempt;
+}
+
+bool is_peer_rejection(unsigned long openssl_error) {
+    switch (ERR_GET_REASON(openssl_error)) {
+        case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+        case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+        case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+        case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+        case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+        case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+        case SSL_R_TLSV1_ALERT_DECODE_ERROR: return true;
+        default: return false;
+    }
+}
+
+}  // namespace dance::proxy
