@@ -5,6 +5,7 @@ join server, and a second one with the organisation CA as `ca_file` for the PKIX
 connection and checks what the client saw, that dance_handshakes_total moved
 by exactly one for the expected result, and what the join server received (nothing on failure).
 """
+import re
 import socket
 import ssl
 import time
@@ -17,6 +18,8 @@ from processes import Sidecar
 from inbound_setup import inbound_config, listen_address
 
 CACHE_MAX_TTL_S = 3
+HANDSHAKE_FAILURE = 40  # every DANE refusal (RFC 8446 alert numbers)
+CERTIFICATE_REQUIRED = 116  # an empty client Certificate, sent by libssl itself (RFC 8446 4.4.2.4)
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +37,20 @@ def assert_accepted(result):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def received_alerts(error_text):
+    """The alert numbers OpenSSL reported receiving in the ctypes client's error text: the reason code of
+    "error:0A000410:SSL routines::sslv3 alert handshake failure" is 1000 + the alert number."""
+    reasons = [int(code, 16) & 0x7FFFFF for code in re.findall(r"error:([0-9A-Fa-f]{8}):SSL routines", error_text)]
+    return [reason - 1000 for reason in reasons if 1000 <= reason < 1256]
+
+
 def assert_refused(address, cert, key, client_name):
     """Connects with `client_name` in dane_clientid and waits for the verdict without sending a request;
     the alert must be handshake_failure (40), as the draft asks, not bad_certificate."""
     reply = exchange(address, cert, key, encode_client_name(client_name), b"")
     assert reply.handshake_done, f"TLS 1.3: the client finishes before the server has decided: {reply}"
     assert reply.status is None and "alert handshake failure" in reply.error, reply
+    assert received_alerts(reply.error) == [HANDSHAKE_FAILURE], reply
 
 
 def assert_forwarded_identity(records, name, tlsa):
@@ -190,16 +201,18 @@ def python_ssl_verdict(address, context):
             return f"no alert, read {data!r}"
 
 
-def test_client_without_certificate_is_rejected(sidecar, join_server):
+def test_client_without_certificate_gets_certificate_required(sidecar, join_server):
+    """An empty Certificate is not a DANE failure: libssl refuses it with certificate_required (116)."""
     with expect_handshake(sidecar, join_server, "no_certificate", requests_forwarded=0):
         verdict = python_ssl_verdict(sidecar.address, tls13_client())
-    assert "HANDSHAKE_FAILURE" in verdict, verdict
+    assert "TLSV13_ALERT_CERTIFICATE_REQUIRED" in verdict, verdict
 
 
-def test_client_without_certificate_sending_a_request_at_once_gets_handshake_failure(sidecar, join_server):
+def test_client_without_certificate_sending_a_request_at_once_gets_certificate_required(sidecar, join_server):
     with expect_handshake(sidecar, join_server, "no_certificate", requests_forwarded=0):
         reply = exchange(sidecar.address, None, None, None, http_request("POST", "/", JOIN_REQUEST))
-    assert reply.status is None and "handshake failure" in reply.error, reply
+    assert reply.status is None and "alert certificate required" in reply.error, reply
+    assert set(received_alerts(reply.error)) == {CERTIFICATE_REQUIRED}, reply
 
 
 def test_client_certificate_without_dane_clientid_is_rejected(lab, sidecar, join_server):
