@@ -11,8 +11,9 @@
 #include "cli/commands.hpp"
 #include "cli/host_port_arg.hpp"
 #include "cli/tlsa_arg.hpp"
-#include "proxy/tls/handshake_reason.hpp"
+#include "proxy/tls/handshake_result.hpp"
 #include "proxy/http/http_parser_response.hpp"
+#include "proxy/tls/peer_rejection.hpp"
 #include "proxy/tls/tls_connector.hpp"
 #include "proxy/tls/tls_context.hpp"
 
@@ -97,8 +98,8 @@ private:
     void on_connected(proxy::TlsConnectResult result) {
         std::cout << "server offered dane_clientid: " << (result.server_offered ? "yes" : "no") << "\n";
         std::cout << "client name sent: " << (result.client_name_sent ? options_.client_id : "(none)") << "\n";
-        if (result.reason != proxy::reason::ok) {
-            std::cout << "handshake: failed (" << result.reason << "): " << result.detail << "\n";
+        if (result.reason != proxy::HandshakeResult::ok) {
+            std::cout << "handshake: failed (" << to_string(result.reason) << "): " << result.detail << "\n";
             return finish(exit_failure);
         }
         std::cout << "handshake: completed in " << result.seconds * 1000 << " ms\n";

@@ -7,7 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include "base/dns_name.hpp"
-#include "proxy/tls/handshake_reason.hpp"
+#include "proxy/tls/handshake_result.hpp"
 #include "proxy/tls/tls_context.hpp"
 #include "base/time_util.hpp"
 
@@ -58,7 +58,7 @@ InboundHandshake::~InboundHandshake() {
 
 void InboundHandshake::start() {
     if (!ssl_ || !socket_event_ || !timer_event_ || !resume_event_) {
-        return fail(reason::tls_error, "out of memory");
+        return fail(HandshakeResult::tls_error, "out of memory");
     }
     SSL_set_fd(ssl_.get(), static_cast<int>(fd_));
     SSL_set_accept_state(ssl_.get());
@@ -81,10 +81,10 @@ void InboundHandshake::drive() {
         case SSL_ERROR_WANT_ASYNC:
             event_del(socket_event_.get());
             return on_paused();
-        case SSL_ERROR_WANT_ASYNC_JOB: return fail(reason::too_many_pending, "no free async job for the handshake");
+        case SSL_ERROR_WANT_ASYNC_JOB: return fail(HandshakeResult::too_many_pending, "no free async job for the handshake");
         default: {
             std::string detail;
-            std::string_view reason = classify_ssl_failure(ssl_error, detail);
+            HandshakeResult reason = classify_ssl_failure(ssl_error, detail);
             return fail(reason, std::move(detail));
         }
     }
@@ -99,7 +99,7 @@ void InboundHandshake::wait_for_socket(short what) {
 void InboundHandshake::on_paused() {
     if (!lookup_requested_ || pending_lookup_ || tlsa_) return;  // resumed by on_lookup_done / on_timeout
     if (budget_.in_use >= budget_.limit) {
-        failure_reason_ = reason::too_many_pending;
+        failure_reason_ = HandshakeResult::too_many_pending;
         failure_detail_ = "too many handshakes waiting for DNS";
         tlsa_ = dns::TlsaResult{};
         return resume_soon();
@@ -142,7 +142,7 @@ bool InboundHandshake::paused_in_openssl() const { return ssl_ && SSL_waiting_fo
 
 // Ends the wait of a paused handshake: whatever was scheduled (an answer, a resume) no longer runs, and the
 // extension callback, once resumed, refuses with `reason` unless it already had a reason to refuse.
-void InboundHandshake::stop_waiting(std::string_view reason, std::string detail) {
+void InboundHandshake::stop_waiting(HandshakeResult reason, std::string detail) {
     event_del(resume_event_.get());
     pending_lookup_.reset();
     release_dns_slot();
@@ -154,17 +154,17 @@ void InboundHandshake::on_timeout() {
     if (paused_in_openssl()) {
         // Even if the answer is in and its resume scheduled: the budget is spent. OpenSSL finishes the job
         // with the refusal (sending handshake_failure) and frees its fibre; drive() then reports the failure.
-        stop_waiting(reason::timeout, "handshake timed out waiting for DNS");
+        stop_waiting(HandshakeResult::timeout, "handshake timed out waiting for DNS");
         return drive();
     }
-    fail(reason::timeout, "handshake not completed in time");
+    fail(HandshakeResult::timeout, "handshake not completed in time");
 }
 
 // An SSL* must never be freed while OpenSSL holds a paused job for it: the job (a fibre and its stack) would
 // leak, and a scheduled resume would run on freed memory. Resumes the job once; it ends at the refusal.
 void InboundHandshake::finish_paused_job() {
     if (!paused_in_openssl()) return;
-    stop_waiting(reason::tls_error, "handshake abandoned while waiting for DNS");
+    stop_waiting(HandshakeResult::tls_error, "handshake abandoned while waiting for DNS");
     for (int attempt = 0; attempt < 4 && SSL_waiting_for_async(ssl_.get()) == 1; ++attempt) {
         SSL_do_handshake(ssl_.get());
     }
@@ -174,24 +174,24 @@ void InboundHandshake::finish_paused_job() {
 int InboundHandshake::on_client_name(SSL* ssl, const ParsedClientName& client_name, int* alert) {
     clientid_seen_ = true;
     *alert = SSL_AD_HANDSHAKE_FAILURE;
-    if (client_name.kind == ClientNameKind::empty) return reject(reason::empty_clientid, "empty ClientName");
-    if (client_name.kind == ClientNameKind::malformed) return reject(reason::bad_clientid, "malformed extension");
+    if (client_name.kind == ClientNameKind::empty) return reject(HandshakeResult::empty_clientid, "empty ClientName");
+    if (client_name.kind == ClientNameKind::malformed) return reject(HandshakeResult::bad_clientid, "malformed extension");
     if (std::string why = dance::why_invalid_name(client_name.name); !why.empty()) {
-        return reject(reason::bad_clientid, "ClientName: " + why);
+        return reject(HandshakeResult::bad_clientid, "ClientName: " + why);
     }
     client_name_ = dance::lower_case(client_name.name);
-    if (!client_name_allowed(policy_, client_name_)) return reject(reason::not_allowed, "ClientName not in the allow-list");
+    if (!client_name_allowed(policy_, client_name_)) return reject(HandshakeResult::not_allowed, "ClientName not in the allow-list");
 
     if (auto cached = resolver_.cached_tlsa(client_name_)) {
         keep_tlsa(std::move(*cached));
     } else {
         lookup_requested_ = true;
-        if (ASYNC_get_current_job() == nullptr) return reject(reason::tls_error, "handshake not in async mode");
+        if (ASYNC_get_current_job() == nullptr) return reject(HandshakeResult::tls_error, "handshake not in async mode");
         while (!tlsa_) ASYNC_pause_job();  // SSL_do_handshake returns WANT_ASYNC to drive()
     }
-    if (!failure_reason_.empty()) return 0;
+    if (failure_reason_) return 0;
     if (!tlsa_->authenticates()) {
-        return reject(dns_failure_reason(tlsa_->status), "TLSA lookup: " + std::string(to_string(tlsa_->status)) +
+        return reject(dns_failure_result(tlsa_->status), "TLSA lookup: " + std::string(to_string(tlsa_->status)) +
                                                               (tlsa_->detail.empty() ? "" : ": " + tlsa_->detail));
     }
     if (!apply_tlsa_records(ssl)) return 0;
@@ -200,7 +200,7 @@ int InboundHandshake::on_client_name(SSL* ssl, const ParsedClientName& client_na
 
 bool InboundHandshake::apply_tlsa_records(SSL* ssl) {
     if (SSL_dane_enable(ssl, client_name_.c_str()) <= 0) {
-        return reject(reason::tls_error, "SSL_dane_enable failed: " + take_openssl_error());
+        return reject(HandshakeResult::tls_error, "SSL_dane_enable failed: " + take_openssl_error());
     }
     SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
@@ -213,20 +213,20 @@ bool InboundHandshake::apply_tlsa_records(SSL* ssl) {
     }
     ERR_clear_error();
     // With no usable record OpenSSL would fall back to plain PKIX: refuse instead.
-    if (usable == 0) return reject(reason::tlsa_mismatch, "no usable TLSA record");
+    if (usable == 0) return reject(HandshakeResult::tlsa_mismatch, "no usable TLSA record");
     return true;
 }
 
 int InboundHandshake::on_verify(int preverify_ok, X509_STORE_CTX* store) {
     if (!clientid_seen_) {
         if (policy_.mode == config::ClientAuthMode::optional) return 1;  // forwarded unauthenticated
-        failure_reason_ = reason::no_clientid;
+        failure_reason_ = HandshakeResult::no_clientid;
         failure_detail_ = "client certificate without dane_clientid";
     } else if (preverify_ok) {
         return 1;
     } else {
         int error = X509_STORE_CTX_get_error(store);
-        failure_reason_ = error == X509_V_ERR_HOSTNAME_MISMATCH ? reason::name_mismatch : reason::tlsa_mismatch;
+        failure_reason_ = error == X509_V_ERR_HOSTNAME_MISMATCH ? HandshakeResult::name_mismatch : HandshakeResult::tlsa_mismatch;
         failure_detail_ = X509_verify_cert_error_string(error);
     }
     // Makes OpenSSL send handshake_failure instead of bad_certificate.
@@ -234,8 +234,8 @@ int InboundHandshake::on_verify(int preverify_ok, X509_STORE_CTX* store) {
     return 0;
 }
 
-int InboundHandshake::reject(std::string_view reason, std::string detail) {
-    if (failure_reason_.empty()) {
+int InboundHandshake::reject(HandshakeResult reason, std::string detail) {
+    if (!failure_reason_) {
         failure_reason_ = reason;
         failure_detail_ = std::move(detail);
     }
@@ -249,14 +249,14 @@ bool client_name_allowed(const ClientAuthPolicy& policy, std::string_view lower_
     return false;
 }
 
-std::string_view InboundHandshake::classify_ssl_failure(int ssl_error, std::string& detail) const {
-    if (!failure_reason_.empty()) {
+HandshakeResult InboundHandshake::classify_ssl_failure(int ssl_error, std::string& detail) const {
+    if (failure_reason_) {
         detail = failure_detail_;
-        return failure_reason_;
+        return *failure_reason_;
     }
     if (ssl_error == SSL_ERROR_SYSCALL || ssl_error == SSL_ERROR_ZERO_RETURN) {
         detail = "client closed the connection";
-        return reason::tls_error;
+        return HandshakeResult::tls_error;
     }
     unsigned long code = ERR_peek_error();
     detail = take_openssl_error();
@@ -264,19 +264,19 @@ std::string_view InboundHandshake::classify_ssl_failure(int ssl_error, std::stri
         case SSL_R_UNSUPPORTED_PROTOCOL:
         case SSL_R_NO_PROTOCOLS_AVAILABLE:
         case SSL_R_VERSION_TOO_LOW:
-        case SSL_R_WRONG_VERSION_NUMBER: return reason::protocol_version;
-        case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE: return reason::no_certificate;
-        default: return reason::tls_error;
+        case SSL_R_WRONG_VERSION_NUMBER: return HandshakeResult::protocol_version;
+        case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE: return HandshakeResult::no_certificate;
+        default: return HandshakeResult::tls_error;
     }
 }
 
 void InboundHandshake::succeed() {
     if (policy_.mode == config::ClientAuthMode::require) {
         if (SSL_get0_peer_certificate(ssl_.get()) == nullptr) {
-            return fail(reason::no_certificate, "client sent no certificate");
+            return fail(HandshakeResult::no_certificate, "client sent no certificate");
         }
         if (!clientid_seen_) {  // refused in on_verify already; kept as defence in depth
-            return fail(reason::no_clientid, "client certificate without dane_clientid");
+            return fail(HandshakeResult::no_clientid, "client certificate without dane_clientid");
         }
     }
     HandshakeOutcome outcome;
@@ -288,14 +288,14 @@ void InboundHandshake::succeed() {
         // Defence in depth: a "successful" handshake that DANE did not authenticate is refused.
         if (SSL_get0_dane_tlsa(ssl_.get(), &usage, &selector, &matching, &data, &data_size) < 0 ||
             SSL_get_verify_result(ssl_.get()) != X509_V_OK) {
-            return fail(reason::tlsa_mismatch, "handshake completed without a DANE match");
+            return fail(HandshakeResult::tlsa_mismatch, "handshake completed without a DANE match");
         }
         outcome.client_name = client_name_;
         outcome.authenticated_until = tlsa_valid_until_;
         outcome.matched_record = {usage, selector, matching, std::vector<uint8_t>(data, data + data_size)};
         outcome.matched_tlsa = outcome.matched_record.parameters();
     }
-    outcome.reason = reason::ok;
+    outcome.reason = HandshakeResult::ok;
     stop_events();
     SSL_clear_mode(ssl_.get(), SSL_MODE_ASYNC);
     SSL_set_ex_data(ssl_.get(), handshake_index(), nullptr);
@@ -310,7 +310,7 @@ void InboundHandshake::stop_events() {
     event_del(resume_event_.get());
 }
 
-void InboundHandshake::fail(std::string_view reason, std::string detail) {
+void InboundHandshake::fail(HandshakeResult reason, std::string detail) {
     finish_paused_job();
     stop_events();
     pending_lookup_.reset();

@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "dns/tlsa_resolver.hpp"
 #include "proxy/tls/dane_clientid.hpp"
+#include "proxy/tls/handshake_result.hpp"
 #include "base/c_handles.hpp"
 
 namespace dance::proxy {
@@ -38,7 +39,7 @@ struct PendingDnsBudget {
 };
 
 struct HandshakeOutcome {
-    std::string_view reason;   // reason::ok or why it failed
+    HandshakeResult reason = HandshakeResult::tls_error;  // ok, or why it failed
     std::string client_name;   // authenticated ClientName; empty when unauthenticated (optional mode)
     std::string matched_tlsa;  // "3 1 1" of the record that matched
     dns::TlsaRecord matched_record;  // the record itself, to renew the authentication against later answers
@@ -77,15 +78,15 @@ private:
     void resume_soon();
     void on_timeout();
     bool paused_in_openssl() const;
-    void stop_waiting(std::string_view reason, std::string detail);
+    void stop_waiting(HandshakeResult reason, std::string detail);
     void finish_paused_job();
     void stop_events();
     void succeed();
-    void fail(std::string_view reason, std::string detail);
-    int reject(std::string_view reason, std::string detail);
+    void fail(HandshakeResult reason, std::string detail);
+    int reject(HandshakeResult reason, std::string detail);
     bool apply_tlsa_records(SSL* ssl);
     void release_dns_slot();
-    std::string_view classify_ssl_failure(int ssl_error, std::string& detail) const;
+    HandshakeResult classify_ssl_failure(int ssl_error, std::string& detail) const;
 
     static void socket_ready(evutil_socket_t, short, void* self);
     static void timer_fired(evutil_socket_t, short, void* self);
@@ -110,7 +111,7 @@ private:
     std::optional<dns::TlsaResult> tlsa_;
     std::chrono::steady_clock::time_point tlsa_valid_until_;
     dns::PendingLookupPtr pending_lookup_;
-    std::string_view failure_reason_;
+    std::optional<HandshakeResult> failure_reason_;
     std::string failure_detail_;
 };
 

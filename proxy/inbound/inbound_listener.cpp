@@ -2,7 +2,7 @@
 
 #include <event2/bufferevent_ssl.h>
 
-#include "proxy/tls/handshake_reason.hpp"
+#include "proxy/tls/handshake_result.hpp"
 #include "proxy/net/listen_socket.hpp"
 #include "proxy/observe/log.hpp"
 #include "proxy/lorawan/lorawan_answer.hpp"
@@ -149,10 +149,10 @@ void InboundListener::on_handshake_done(Handshaking* key, HandshakeOutcome outco
     std::unique_ptr<Handshaking> entry = std::move(found->second);
     handshakes_.erase(found);
     metrics_.handshake(outcome.reason, outcome.seconds);
-    if (outcome.reason != reason::ok) {
+    if (outcome.reason != HandshakeResult::ok) {
         log::warn("handshake_failed", {{"listener", metrics_.name()}, {"direction", "inbound"},
                                        {"client", entry->peer}, {"client_id", outcome.client_name},
-                                       {"reason", outcome.reason}, {"detail", outcome.detail}});
+                                       {"reason", to_string(outcome.reason)}, {"detail", outcome.detail}});
         closer_.close(fd);
         release_connection_slot();
         return bury(std::move(entry));

@@ -17,14 +17,6 @@ namespace dance::proxy {
 
 namespace {
 
-constexpr std::array<std::string_view, handshake_result_count> handshake_result_names{
-    "ok",           "no_certificate",   "no_clientid",  "empty_clientid",  "bad_clientid",
-    "not_allowed",  "dns_bogus",        "dns_insecure", "dns_nxdomain",    "dns_nodata",
-    "dns_timeout",  "dns_error",        "tlsa_mismatch", "name_mismatch",  "protocol_version",
-    "timeout",      "tls_error",        "too_many_pending", "no_offer",    "peer_rejected",
-    "server_tlsa_mismatch", "connect_failed",
-};
-
 // TS002 vocabulary. Index 0 of each is "none" (absent), the last is "unrecognized".
 constexpr std::array<std::string_view, 25> lorawan_message_types{
     "none",       "JoinReq",    "JoinAns",    "RejoinReq",   "RejoinAns",   "AppSKeyReq",  "AppSKeyAns",
@@ -60,8 +52,6 @@ constexpr std::size_t misspelled_unknown_receiver = 20;
 constexpr std::size_t unknown_receiver = 11;
 static_assert(lorawan_result_codes[unknown_receiver] == "UnknownReceiver");
 static_assert(lorawan_result_codes[misspelled_unknown_receiver] == "UnkownReceiver");
-static_assert(handshake_result_names[inbound_handshake_result_count - 1] == "too_many_pending");
-static_assert(handshake_result_names[handshake_result_count - 1] == "connect_failed");
 constexpr std::size_t lorawan_cell_count = lorawan_message_types.size() * lorawan_result_codes.size();
 
 template <std::size_t N>
@@ -192,30 +182,6 @@ public:
     prometheus::Family<prometheus::Gauge>& build_info;
 };
 
-std::string_view to_string(HandshakeResult result) {
-    auto index = static_cast<std::size_t>(result);
-    return index < handshake_result_names.size() ? handshake_result_names[index] : "tls_error";
-}
-
-std::optional<HandshakeResult> parse_handshake_result(std::string_view text) {
-    auto found = std::find(handshake_result_names.begin(), handshake_result_names.end(), text);
-    if (found == handshake_result_names.end()) return std::nullopt;
-    return static_cast<HandshakeResult>(found - handshake_result_names.begin());
-}
-
-HandshakeResult handshake_result_for(dns::LookupStatus status) {
-    switch (status) {
-        case dns::LookupStatus::secure: return HandshakeResult::ok;
-        case dns::LookupStatus::insecure: return HandshakeResult::dns_insecure;
-        case dns::LookupStatus::bogus: return HandshakeResult::dns_bogus;
-        case dns::LookupStatus::nxdomain: return HandshakeResult::dns_nxdomain;
-        case dns::LookupStatus::nodata: return HandshakeResult::dns_nodata;
-        case dns::LookupStatus::timeout: return HandshakeResult::dns_timeout;
-        case dns::LookupStatus::error: return HandshakeResult::dns_error;
-    }
-    return HandshakeResult::dns_error;
-}
-
 // ---- ListenerMetrics ----
 
 ListenerMetrics::ListenerMetrics(MetricFamilies& families, std::string name, Direction direction)
@@ -226,11 +192,11 @@ ListenerMetrics::ListenerMetrics(MetricFamilies& families, std::string name, Dir
     const std::string direction_label(to_string(direction));
     const prometheus::Labels labels{{"listener", name_}, {"direction", direction_label}};
 
-    std::size_t result_count =
-        direction == Direction::inbound ? inbound_handshake_result_count : handshake_result_count;
-    for (std::size_t i = 0; i < result_count; ++i) {
+    for (std::size_t i = 0; i < handshake_result_count; ++i) {
+        auto result = static_cast<HandshakeResult>(i);
+        if (direction == Direction::inbound ? !applies_to_inbound(result) : !applies_to_outbound(result)) continue;
         auto with_result = labels;
-        with_result.emplace("result", std::string(handshake_result_names[i]));
+        with_result.emplace("result", std::string(to_string(result)));
         handshakes_[i].store(&families.handshakes.Add(with_result), std::memory_order_relaxed);
     }
     handshake_duration_ = &families.handshake_duration.Add(labels, latency_buckets());
@@ -248,18 +214,13 @@ ListenerMetrics::~ListenerMetrics() = default;
 
 void ListenerMetrics::handshake(HandshakeResult result, double seconds) {
     auto index = static_cast<std::size_t>(result);
-    if (index >= handshakes_.size()) index = static_cast<std::size_t>(HandshakeResult::tls_error);
     // Slots not pre-created (an outbound-only result on an inbound listener) are created on first use.
     counter_in_slot(handshakes_[index], create_mutex_, families_.handshakes, [&]() -> prometheus::Labels {
         return {{"listener", name_},
                 {"direction", std::string(to_string(direction_))},
-                {"result", std::string(handshake_result_names[index])}};
+                {"result", std::string(to_string(result))}};
     }).Increment();
     if (std::isfinite(seconds) && seconds >= 0) handshake_duration_->Observe(seconds);
-}
-
-void ListenerMetrics::handshake(std::string_view result, double seconds) {
-    handshake(parse_handshake_result(result).value_or(HandshakeResult::tls_error), seconds);
 }
 
 void ListenerMetrics::connection_opened() { connections_active_->Increment(); }

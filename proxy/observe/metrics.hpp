@@ -33,6 +33,7 @@
 
 #include "dns/tlsa_resolver.hpp"
 #include "proxy/observe/direction.hpp"
+#include "proxy/tls/handshake_result.hpp"
 
 namespace prometheus {
 class Counter;
@@ -46,41 +47,6 @@ class Family;
 namespace dance::proxy {
 
 class MetricFamilies;  // the registered families; defined in metrics.cpp
-
-// Why a handshake ended. The series for every value valid for a direction exist from the start, at 0.
-enum class HandshakeResult {
-    ok,
-    no_certificate,
-    no_clientid,
-    empty_clientid,
-    bad_clientid,
-    not_allowed,
-    dns_bogus,
-    dns_insecure,
-    dns_nxdomain,
-    dns_nodata,
-    dns_timeout,
-    dns_error,
-    tlsa_mismatch,
-    name_mismatch,
-    protocol_version,
-    timeout,
-    tls_error,
-    too_many_pending,
-    // outbound only
-    no_offer,
-    peer_rejected,
-    server_tlsa_mismatch,
-    connect_failed,
-};
-inline constexpr std::size_t handshake_result_count = 22;
-inline constexpr std::size_t inbound_handshake_result_count = 18;  // ok .. too_many_pending
-
-std::string_view to_string(HandshakeResult result);
-std::optional<HandshakeResult> parse_handshake_result(std::string_view text);
-
-// The handshake result a failed TLSA lookup ends in (secure maps to ok: matching is still to be done).
-HandshakeResult handshake_result_for(dns::LookupStatus status);
 
 // Reasons for dance_connections_rejected_total that exist at 0 from the start; others are created on
 // first use (keep them a small fixed set: they are label values).
@@ -99,8 +65,8 @@ public:
     const std::string& name() const { return name_; }
     Direction direction() const { return direction_; }
 
+    // Series for the results that apply to this listener's kind exist at 0 from the start.
     void handshake(HandshakeResult result, double seconds);
-    void handshake(std::string_view result, double seconds);  // unknown text counts as tls_error
 
     void connection_opened();
     void connection_closed();

@@ -4,7 +4,7 @@
 
 #include <event2/util.h>
 
-#include "proxy/tls/handshake_reason.hpp"
+#include "proxy/tls/handshake_result.hpp"
 #include "proxy/observe/log.hpp"
 #include "proxy/tls/tls_connector.hpp"
 
@@ -62,7 +62,7 @@ private:
         if (!done_) return;  // already failed
         if (result.addresses.empty()) {
             return fail(UpstreamError::dns_failed, "no address for the upstream: " + std::string(to_string(result.status)),
-                        reason::connect_failed);
+                        HandshakeResult::connect_failed);
         }
         addresses_ = result.addresses;
         address_ = addresses_.front();
@@ -89,8 +89,8 @@ private:
         const config::OutboundListener& config = settings_->config;
         AuthPlan plan = plan_for(config.server_auth, *tlsa_);
         if (plan == AuthPlan::fail) {
-            std::string_view why = dns_failure_reason(tlsa_->status);
-            if (tlsa_->status == dns::LookupStatus::secure) why = reason::server_tlsa_mismatch;
+            HandshakeResult why = dns_failure_result(tlsa_->status);
+            if (tlsa_->status == dns::LookupStatus::secure) why = HandshakeResult::server_tlsa_mismatch;
             return fail(UpstreamError::dns_failed,
                         "TLSA " + server_tlsa_owner(config.upstream) + ": " + std::string(to_string(tlsa_->status)),
                         why);
@@ -109,30 +109,30 @@ private:
 
     void on_tls(TlsConnectResult result) {
         // Several addresses (IPv6 and IPv4, several hosts): a refused connection moves on to the next one.
-        if (result.reason == reason::connect_failed && next_address_ + 1 < addresses_.size()) {
+        if (result.reason == HandshakeResult::connect_failed && next_address_ + 1 < addresses_.size()) {
             address_ = addresses_[++next_address_];
             return proceed();
         }
-        if (result.reason == reason::ok) {
-            metrics_.handshake(reason::ok, result.seconds);
+        if (result.reason == HandshakeResult::ok) {
+            metrics_.handshake(HandshakeResult::ok, result.seconds);
             ConnectCallback done = std::move(done_);
             return done(ConnectOutcome::ready(std::move(result.connection), reuse_until_));
         }
         UpstreamError kind = UpstreamError::tls_failed;
-        if (result.reason == reason::connect_failed) kind = UpstreamError::connect_failed;
-        if (result.reason == reason::timeout) kind = UpstreamError::connect_timeout;
-        if (result.reason == reason::server_tlsa_mismatch) kind = UpstreamError::server_auth_failed;
-        if (result.reason == reason::peer_rejected) kind = UpstreamError::peer_rejected;
+        if (result.reason == HandshakeResult::connect_failed) kind = UpstreamError::connect_failed;
+        if (result.reason == HandshakeResult::timeout) kind = UpstreamError::connect_timeout;
+        if (result.reason == HandshakeResult::server_tlsa_mismatch) kind = UpstreamError::server_auth_failed;
+        if (result.reason == HandshakeResult::peer_rejected) kind = UpstreamError::peer_rejected;
         fail(kind, result.detail, result.reason, result.seconds);
     }
 
-    void fail(UpstreamError kind, std::string description, std::string_view why, double seconds = 0) {
+    void fail(UpstreamError kind, std::string description, HandshakeResult why, double seconds = 0) {
         metrics_.handshake(why, seconds);
         log::warn("handshake_failed", {{"listener", metrics_.name()}, {"direction", "outbound"},
                                        {"upstream", settings_->config.upstream.to_string()},
-                                       {"reason", why}, {"detail", description}});
+                                       {"reason", to_string(why)}, {"detail", description}});
         ConnectCallback done = std::move(done_);
-        done(ConnectOutcome::failed(kind, std::move(description), std::string(why)));
+        done(ConnectOutcome::failed(kind, std::move(description), std::string(to_string(why)), true));
     }
 
     event_base* base_;

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "proxy/tls/handshake_reason.hpp"
+#include "proxy/tls/handshake_result.hpp"
 #include "proxy/observe/log.hpp"
 #include "proxy/lorawan/lorawan_answer.hpp"
 #include "proxy/lorawan/lorawan_message.hpp"
@@ -66,8 +66,8 @@ void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRout
         } else {
             response = failure_response(result.failure, request_body, peer_name);
             result_code = "Other";
-            if (result.failure.kind == UpstreamError::peer_rejected) {
-                metrics.handshake(reason::peer_rejected, 0);
+            if (result.failure.kind == UpstreamError::peer_rejected && !result.failure.handshake_counted) {
+                metrics.handshake(HandshakeResult::peer_rejected, 0);
             }
             log::event(log::Level::warn, "upstream_failed",
                        {{"listener", metrics.name()}, {"peer", peer_name},

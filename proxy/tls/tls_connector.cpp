@@ -1,6 +1,7 @@
 #include "proxy/tls/tls_connector.hpp"
 
 #include <chrono>
+#include <optional>
 #include <cstring>
 
 #include <netinet/tcp.h>
@@ -10,9 +11,10 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "proxy/tls/handshake_reason.hpp"
+#include "proxy/tls/handshake_result.hpp"
 #include "proxy/tls/tls_context.hpp"
 #include "base/time_util.hpp"
+#include "proxy/tls/peer_rejection.hpp"
 
 namespace dance::proxy {
 namespace {
@@ -51,7 +53,7 @@ public:
     void start() {
         timer_.reset(evtimer_new(base_, timer_fired, this));
         ssl_owner_.reset(SSL_new(ctx_));
-        if (!ssl_owner_ || !timer_) return fail_soon(reason::tls_error, "out of memory");
+        if (!ssl_owner_ || !timer_) return fail_soon(HandshakeResult::tls_error, "out of memory");
         if (!configure(ssl_owner_.get())) return;
         timeval limit = milliseconds_to_timeval(target_.timeout_ms);
         evtimer_add(timer_.get(), &limit);
@@ -64,14 +66,14 @@ private:
         sockaddr_storage address;
         int length = 0;
         if (!to_sockaddr(target_.address, target_.port, address, length)) {
-            return fail_soon(reason::connect_failed, "not an IP address: " + target_.address);
+            return fail_soon(HandshakeResult::connect_failed, "not an IP address: " + target_.address);
         }
         socket_ = ::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (socket_ < 0) return fail_soon(reason::connect_failed, evutil_socket_error_to_string(errno));
+        if (socket_ < 0) return fail_soon(HandshakeResult::connect_failed, evutil_socket_error_to_string(errno));
         int one = 1;
         setsockopt(socket_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (::connect(socket_, reinterpret_cast<sockaddr*>(&address), length) != 0 && errno != EINPROGRESS) {
-            return fail_soon(reason::connect_failed, describe_connect_error(errno));
+            return fail_soon(HandshakeResult::connect_failed, describe_connect_error(errno));
         }
         connect_event_.reset(event_new(base_, socket_, EV_WRITE, tcp_connected, this));
         event_add(connect_event_.get(), nullptr);
@@ -87,12 +89,12 @@ private:
         int error = 0;
         socklen_t length = sizeof error;
         getsockopt(socket_, SOL_SOCKET, SO_ERROR, &error, &length);
-        if (error != 0) return fail(reason::connect_failed, describe_connect_error(error));
+        if (error != 0) return fail(HandshakeResult::connect_failed, describe_connect_error(error));
         ssl_ = ssl_owner_.get();
         connection_.reset(bufferevent_openssl_socket_new(base_, socket_, ssl_owner_.release(),
                                                          BUFFEREVENT_SSL_CONNECTING,
                                                          BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
-        if (!connection_) return fail(reason::tls_error, "cannot create connection");
+        if (!connection_) return fail(HandshakeResult::tls_error, "cannot create connection");
         socket_ = -1;  // owned by the bufferevent now
         bufferevent_openssl_set_allow_dirty_shutdown(connection_.get(), 1);
         bufferevent_setcb(connection_.get(), nullptr, nullptr, event_fired, this);
@@ -112,13 +114,13 @@ private:
         if (target_.verification == ServerVerification::pkix) {
             SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
             if (SSL_set1_host(ssl, target_.server_name.c_str()) != 1) {
-                fail_soon(reason::tls_error, "bad server name");
+                fail_soon(HandshakeResult::tls_error, "bad server name");
                 return false;
             }
             return true;
         }
         if (SSL_dane_enable(ssl, target_.server_name.c_str()) <= 0) {
-            fail_soon(reason::tls_error, "SSL_dane_enable: " + take_openssl_error());
+            fail_soon(HandshakeResult::tls_error, "SSL_dane_enable: " + take_openssl_error());
             return false;
         }
         SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);  // RFC 7671: DANE-EE ignores names
@@ -131,7 +133,7 @@ private:
         }
         ERR_clear_error();
         if (usable == 0) {
-            fail_soon(reason::server_tlsa_mismatch, "no usable TLSA record for " + target_.server_name);
+            fail_soon(HandshakeResult::server_tlsa_mismatch, "no usable TLSA record for " + target_.server_name);
             return false;
         }
         return true;
@@ -139,7 +141,7 @@ private:
 
     void on_event(short what) {
         if (what & BEV_EVENT_CONNECTED) return on_handshake_done();
-        std::string_view why = reason::connect_failed;
+        HandshakeResult why = HandshakeResult::connect_failed;
         std::string detail;
         unsigned long tls_error = bufferevent_get_openssl_error(connection_.get());
         // libevent records bare SSL_ERROR_SYSCALL codes (library 0) for socket-level failures.
@@ -147,17 +149,17 @@ private:
             char text[256];
             ERR_error_string_n(tls_error, text, sizeof text);
             detail = text;
-            why = reason::tls_error;
+            why = HandshakeResult::tls_error;
             if (ERR_GET_REASON(tls_error) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
-                why = target_.verification == ServerVerification::dane ? reason::server_tlsa_mismatch
-                                                                      : reason::tls_error;
+                why = target_.verification == ServerVerification::dane ? HandshakeResult::server_tlsa_mismatch
+                                                                      : HandshakeResult::tls_error;
                 detail = std::string("server certificate: ") +
                          X509_verify_cert_error_string(SSL_get_verify_result(ssl_));
             } else if (is_peer_rejection(tls_error)) {
-                why = reason::peer_rejected;
+                why = HandshakeResult::peer_rejected;
             }
         } else {
-            why = reason::tls_error;
+            why = HandshakeResult::tls_error;
             detail = "connection closed by the server during the handshake";
         }
         ERR_clear_error();
@@ -166,16 +168,16 @@ private:
 
     void on_handshake_done() {
         if (target_.require_offer && !identity_.server_offered) {
-            return fail(reason::no_offer, "server did not offer dane_clientid: our identity cannot be conveyed");
+            return fail(HandshakeResult::no_offer, "server did not offer dane_clientid: our identity cannot be conveyed");
         }
-        TlsConnectResult result = base_result(reason::ok, "");
+        TlsConnectResult result = base_result(HandshakeResult::ok, "");
         uint8_t usage = 0, selector = 0, matching = 0;
         if (target_.verification == ServerVerification::dane &&
             SSL_get0_dane_tlsa(ssl_, &usage, &selector, &matching, nullptr, nullptr) >= 0) {
             result.server_tlsa_used =
                 std::to_string(usage) + " " + std::to_string(selector) + " " + std::to_string(matching);
         } else if (target_.verification == ServerVerification::dane) {
-            return fail(reason::server_tlsa_mismatch, "handshake completed without a DANE match");
+            return fail(HandshakeResult::server_tlsa_mismatch, "handshake completed without a DANE match");
         }
         bufferevent_setcb(connection_.get(), nullptr, nullptr, nullptr, nullptr);
         attach_client_identity(ssl_, nullptr);
@@ -183,7 +185,7 @@ private:
         finish(std::move(result));
     }
 
-    TlsConnectResult base_result(std::string_view why, std::string detail) {
+    TlsConnectResult base_result(HandshakeResult why, std::string detail) {
         TlsConnectResult result;
         result.reason = why;
         result.detail = std::move(detail);
@@ -193,7 +195,7 @@ private:
         return result;
     }
 
-    void fail(std::string_view why, std::string detail) {
+    void fail(HandshakeResult why, std::string detail) {
         TlsConnectResult result = base_result(why, std::move(detail));
         connection_.reset();
         connect_event_.reset();
@@ -202,15 +204,15 @@ private:
         finish(std::move(result));
     }
 
-    void fail_soon(std::string_view why, std::string detail) {
+    void fail_soon(HandshakeResult why, std::string detail) {
         early_failure_reason_ = why;
         early_failure_detail_ = std::move(detail);
         if (timer_) event_active(timer_.get(), EV_TIMEOUT, 0);
     }
 
     void on_timer() {
-        if (!early_failure_reason_.empty()) return fail(early_failure_reason_, std::move(early_failure_detail_));
-        fail(reason::timeout, "connect and handshake not completed in time");
+        if (early_failure_reason_) return fail(*early_failure_reason_, std::move(early_failure_detail_));
+        fail(HandshakeResult::timeout, "connect and handshake not completed in time");
     }
 
     void finish(TlsConnectResult result) {
@@ -234,7 +236,7 @@ private:
     SSL* ssl_ = nullptr;  // owned by connection_
     evutil_socket_t socket_ = -1;
     EventPtr connect_event_;
-    std::string_view early_failure_reason_;
+    std::optional<HandshakeResult> early_failure_reason_;
     std::string early_failure_detail_;
 };
 
@@ -245,19 +247,6 @@ std::unique_ptr<TlsConnectAttempt> connect_tls(event_base* base, SSL_CTX* ctx, T
     auto attempt = std::make_unique<Attempt>(base, ctx, std::move(target), std::move(done));
     attempt->start();
     return attempt;
-}
-
-bool is_peer_rejection(unsigned long openssl_error) {
-    switch (ERR_GET_REASON(openssl_error)) {
-        case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
-        case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
-        case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
-        case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
-        case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
-        case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
-        case SSL_R_TLSV1_ALERT_DECODE_ERROR: return true;
-        default: return false;
-    }
 }
 
 }  // namespace dance::proxy

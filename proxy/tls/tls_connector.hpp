@@ -10,9 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "base/c_handles.hpp"
 #include "dns/tlsa_record.hpp"
 #include "proxy/tls/dane_clientid.hpp"
-#include "base/c_handles.hpp"
+#include "proxy/tls/handshake_result.hpp"
 
 namespace dance::proxy {
 
@@ -30,7 +31,7 @@ struct TlsConnectTarget {
 };
 
 struct TlsConnectResult {
-    std::string_view reason;  // reason::ok, connect_failed, server_tlsa_mismatch, no_offer, timeout, tls_error
+    HandshakeResult reason = HandshakeResult::tls_error;  // ok, connect_failed, server_tlsa_mismatch, no_offer, timeout, tls_error
     std::string detail;
     BuffereventPtr connection;     // established, owns socket and SSL
     bool server_offered = false;   // the CertificateRequest carried dane_clientid
@@ -48,9 +49,5 @@ using TlsConnectCallback = std::function<void(TlsConnectResult)>;
 
 std::unique_ptr<TlsConnectAttempt> connect_tls(event_base* base, SSL_CTX* ctx, TlsConnectTarget target,
                                                TlsConnectCallback done);
-
-// After a TLS 1.3 handshake the client learns that the server rejected its certificate only from an alert on
-// its first read: tells whether the OpenSSL error on a failed connection is such a rejection.
-bool is_peer_rejection(unsigned long openssl_error);
 
 }  // namespace dance::proxy

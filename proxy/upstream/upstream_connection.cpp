@@ -10,32 +10,10 @@
 #include <openssl/ssl.h>
 
 #include "proxy/net/write_now.hpp"
+#include "proxy/tls/peer_rejection.hpp"
 #include "base/time_util.hpp"
 
 namespace dance::proxy {
-namespace {
-
-// TLS alerts by which a server says it does not accept our certificate / identity.
-bool is_rejection_alert(int alert) {
-    switch (alert) {
-        case SSL_AD_HANDSHAKE_FAILURE:
-        case SSL_AD_BAD_CERTIFICATE:
-        case SSL_AD_UNSUPPORTED_CERTIFICATE:
-        case SSL_AD_CERTIFICATE_REVOKED:
-        case SSL_AD_CERTIFICATE_EXPIRED:
-        case SSL_AD_CERTIFICATE_UNKNOWN:
-        case SSL_AD_UNKNOWN_CA:
-        case SSL_AD_ACCESS_DENIED:
-        case SSL_AD_CERTIFICATE_REQUIRED:
-            return true;
-        default:
-            return false;
-    }
-}
-
-
-}  // namespace
-
 UpstreamConnection::UpstreamConnection(BuffereventPtr connection, HttpParseLimits limits)
     : connection_(std::move(connection)), parser_(limits) {}
 
@@ -132,8 +110,7 @@ UpstreamFailure UpstreamConnection::classify_stream_failure(short what) {
         std::string description = std::string("TLS: ") + text;
         if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
             return {UpstreamError::closed_before_response, "server closed the connection without TLS close_notify", {}};
-        int alert = reason - SSL_AD_REASON_OFFSET;
-        if (exchanges_started_ == 1 && is_rejection_alert(alert))
+        if (exchanges_started_ == 1 && is_peer_rejection(tls_error))
             return {UpstreamError::peer_rejected, "server rejected our identity: " + description, {}};
         return {UpstreamError::tls_failed, description, {}};
     }

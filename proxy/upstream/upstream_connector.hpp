@@ -29,8 +29,10 @@ struct ConnectOutcome {
     static ConnectOutcome ready(BuffereventPtr connection, Clock::time_point reuse_until = Clock::time_point::max()) {
         return {std::move(connection), {}, reuse_until};
     }
-    static ConnectOutcome failed(UpstreamError kind, std::string description, std::string reason = {}) {
-        return {nullptr, {kind, std::move(description), std::move(reason)}};
+    // `handshake_counted`: the connector counted the failure in dance_handshakes_total itself.
+    static ConnectOutcome failed(UpstreamError kind, std::string description, std::string reason = {},
+                                 bool handshake_counted = false) {
+        return {nullptr, {kind, std::move(description), std::move(reason), handshake_counted}};
     }
 };
 

@@ -29,6 +29,9 @@ struct UpstreamFailure {
     UpstreamError kind = UpstreamError::other;
     std::string description;  // for logs: human-readable, never contains message bodies
     std::string reason;       // optional finer label for metrics, e.g. "dns_bogus"; "" = to_string(kind)
+    // The connector already counted this failure as a handshake result (dance_handshakes_total): the relay
+    // must not count it again. False for a rejection read after the handshake, which only the relay sees.
+    bool handshake_counted = false;
 };
 
 struct UpstreamResult {

@@ -4,7 +4,8 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 
-#include "proxy/tls/handshake_reason.hpp"
+#include "proxy/tls/handshake_result.hpp"
+#include "proxy/tls/peer_rejection.hpp"
 
 namespace dance::bench {
 
@@ -21,8 +22,8 @@ void HandshakeClient::start() {
 }
 
 void HandshakeClient::on_connected(proxy::TlsConnectResult result) {
-    if (result.reason != proxy::reason::ok) {
-        return finish(false, std::string(result.reason) + ": " + result.detail);
+    if (result.reason != proxy::HandshakeResult::ok) {
+        return finish(false, std::string(to_string(result.reason)) + ": " + result.detail);
     }
     connection_ = std::move(result.connection);
     if (request_wire_.empty()) return finish(true, "");  // hold: the connection stays open, idle

@@ -18,7 +18,7 @@ using dance::proxy::HandshakeResult;
 void record_known_events(dance::proxy::Metrics& metrics) {
     auto& inbound = metrics.listener("ns-in", Direction::inbound);
     for (int i = 0; i < 3; ++i) inbound.handshake(HandshakeResult::ok, 0.004);
-    inbound.handshake("not_allowed", 0.0005);
+    inbound.handshake(HandshakeResult::not_allowed, 0.0005);
     inbound.connection_opened();
     inbound.connection_opened();
     inbound.connection_rejected("max_connections");

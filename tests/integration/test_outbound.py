@@ -190,6 +190,28 @@ def test_inbound_that_does_not_allow_our_name_is_reported_as_rejection(lab, join
         assert refusing.stop() == 0
 
 
+def test_rejection_during_the_handshake_is_counted_once(lab):
+    """A server that aborts the handshake itself (handshake_failure: no cipher suite in common) rejects us
+    before any request: the connector counts it, and the relay, which sees the same failure, must not."""
+    port = free_port()
+    server = Process(["openssl", "s_server", "-quiet", "-accept", f"127.0.0.1:{port}", "-tls1_3",
+                      "-ciphersuites", "TLS_AES_128_CCM_8_SHA256", "-cert", str(lab.pki("js.pem")),
+                      "-key", str(lab.pki("js.key")), "-www"], "s_server-ccm8")
+    try:
+        wait_for_port(port, process=server.process)
+        sidecar = Sidecar(outbound_config(lab, connect_to=f"127.0.0.1:{port}"), name="outbound-handshake-refused")
+        try:
+            status, answer = post(outbound_port(sidecar))
+            assert status == 502
+            assert_bi_error(answer, "rejected our DANE client identity")
+            assert sidecar.metric("dance_handshakes_total", result="peer_rejected") == 1
+            assert sidecar.metric("dance_requests_total", code="502") == 1
+        finally:
+            assert sidecar.stop() == 0
+    finally:
+        server.kill()
+
+
 def test_unreachable_upstream_gets_a_backend_interfaces_answer(lab):
     sidecar = Sidecar(outbound_config(lab, connect_to=f"127.0.0.1:{free_port()}"), name="outbound-refused")
     try:

@@ -55,7 +55,7 @@ HttpReply http_get(uint16_t port, const std::string& path) { return http_request
 
 TEST_CASE("admin server serves /metrics, /healthz and 404") {
     Metrics metrics("9.9.9");
-    metrics.listener("ns-in", dance::proxy::Direction::inbound).handshake("ok", 0.01);
+    metrics.listener("ns-in", dance::proxy::Direction::inbound).handshake(dance::proxy::HandshakeResult::ok, 0.01);
     AdminServer server({"127.0.0.1", 0}, metrics);
     std::string error;
     REQUIRE_MESSAGE(server.start(error), error);

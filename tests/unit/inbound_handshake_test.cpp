@@ -19,7 +19,7 @@
 #include "config_test_files.hpp"
 #include "dns/tlsa_from_cert.hpp"
 #include "http_test_support.hpp"
-#include "proxy/tls/handshake_reason.hpp"
+#include "proxy/tls/handshake_result.hpp"
 #include "proxy/inbound/inbound_handshake.hpp"
 #include "proxy/tls/tls_context.hpp"
 
@@ -296,7 +296,7 @@ void same_iteration_case(std::chrono::microseconds answer_delay, dns::TlsaResult
     std::this_thread::sleep_for(std::chrono::milliseconds(handshake_ms) + answer_delay + 20ms);
     rig.run_one_iteration();
     rig.finish();
-    CHECK(rig.result.outcome.reason == reason::timeout);
+    CHECK(rig.result.outcome.reason == HandshakeResult::timeout);
     CHECK(rig.alert() == SSL_AD_HANDSHAKE_FAILURE);
     CHECK(rig.resolver.answers_delivered + rig.resolver.answers_suppressed == 1);
 }
@@ -309,7 +309,7 @@ TEST_CASE("a TLSA answer that arrives in time authenticates the client") {
     REQUIRE(rig.run_until_paused() == 1);
     rig.resolver.answer_after(1ms, secure_answer_for_client());
     rig.finish();
-    CHECK(rig.result.outcome.reason == reason::ok);
+    CHECK(rig.result.outcome.reason == HandshakeResult::ok);
     CHECK(rig.result.outcome.client_name == client_name);
     CHECK(rig.result.outcome.matched_tlsa == "3 1 1");
 }
@@ -320,7 +320,7 @@ TEST_CASE("a failed lookup refuses with handshake_failure and its DNS reason") {
     REQUIRE(rig.run_until_paused() == 1);
     rig.resolver.answer_after(1ms, dns::lookup_failure<dns::TlsaResult>(dns::LookupStatus::bogus, "signature"));
     rig.finish();
-    CHECK(rig.result.outcome.reason == "dns_bogus");
+    CHECK(rig.result.outcome.reason == HandshakeResult::dns_bogus);
     CHECK(rig.alert() == SSL_AD_HANDSHAKE_FAILURE);
 }
 
@@ -356,8 +356,8 @@ TEST_CASE("sweep: the answer lands before, with and after the handshake timer, i
         rig.resolver.answer_after(std::max(0us, budget_left + std::chrono::microseconds(step * 250)),
                                   secure_answer_for_client());
         rig.finish();
-        if (rig.result.outcome.reason == reason::ok) ++authenticated;
-        else if (rig.result.outcome.reason == reason::timeout) ++timed_out;
+        if (rig.result.outcome.reason == HandshakeResult::ok) ++authenticated;
+        else if (rig.result.outcome.reason == HandshakeResult::timeout) ++timed_out;
         else FAIL("unexpected outcome " << rig.result.outcome.reason);
     }
     CHECK(authenticated + timed_out == 33);
@@ -372,7 +372,7 @@ TEST_CASE("too many handshakes waiting for DNS, with the handshake timer in the 
     rig.run_one_iteration();
     rig.finish();
     CHECK(rig.resolver.lookups == 0);
-    CHECK((rig.result.outcome.reason == reason::too_many_pending || rig.result.outcome.reason == reason::timeout));
+    CHECK((rig.result.outcome.reason == HandshakeResult::too_many_pending || rig.result.outcome.reason == HandshakeResult::timeout));
     CHECK(rig.alert() == SSL_AD_HANDSHAKE_FAILURE);
 }
 
@@ -393,14 +393,14 @@ TEST_CASE("a handshake destroyed while paused on DNS releases its async job") {
     REQUIRE(rig.run_until_paused() == 1);
     rig.resolver.answer_after(1ms, secure_answer_for_client());
     rig.finish();
-    CHECK(rig.result.outcome.reason == reason::ok);
+    CHECK(rig.result.outcome.reason == HandshakeResult::ok);
 }
 
 TEST_CASE("a client without a certificate gets certificate_required from libssl, counted as no_certificate") {
     Rig rig(16, /*client_sends_certificate=*/false);
     rig.start_and_wait_for_client_flight();
     rig.finish();
-    CHECK(rig.result.outcome.reason == reason::no_certificate);
+    CHECK(rig.result.outcome.reason == HandshakeResult::no_certificate);
     CHECK(rig.alert() == SSL_AD_CERTIFICATE_REQUIRED);
     CHECK(rig.resolver.lookups == 0);
 }

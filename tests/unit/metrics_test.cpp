@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,9 +34,10 @@ TEST_CASE("every fixed handshake result exists at 0 once a listener is created")
     for (std::size_t i = 0; i < dance::proxy::handshake_result_count; ++i) {
         auto result = dance::proxy::to_string(static_cast<HandshakeResult>(i));
         CAPTURE(result);
-        CHECK(has_line(text, handshake_series("js-out", "outbound", result) + " 0"));
-        bool inbound_result = i < dance::proxy::inbound_handshake_result_count;
-        CHECK(has_line(text, handshake_series("ns-in", "inbound", result) + " 0") == inbound_result);
+        CHECK(has_line(text, handshake_series("js-out", "outbound", result) + " 0") ==
+              dance::proxy::applies_to_outbound(static_cast<HandshakeResult>(i)));
+        CHECK(has_line(text, handshake_series("ns-in", "inbound", result) + " 0") ==
+              dance::proxy::applies_to_inbound(static_cast<HandshakeResult>(i)));
     }
     for (auto reason : dance::proxy::known_reject_reasons) {
         CHECK(has_line(text, "dance_connections_rejected_total{direction=\"inbound\",listener=\"ns-in\",reason=\"" +
@@ -56,9 +59,9 @@ TEST_CASE("events show up in the serialized series") {
     auto& outbound = metrics.listener("js-out", Direction::outbound);
 
     inbound.handshake(HandshakeResult::ok, 0.002);
-    inbound.handshake("ok", 0.004);
-    inbound.handshake("not_allowed", 0.001);
-    inbound.handshake("no such reason", 0.001);  // counted as tls_error
+    inbound.handshake(HandshakeResult::ok, 0.004);
+    inbound.handshake(HandshakeResult::not_allowed, 0.001);
+    inbound.handshake(HandshakeResult::tls_error, 0.001);
     outbound.handshake(HandshakeResult::peer_rejected, 0.01);
     inbound.connection_opened();
     inbound.connection_opened();
@@ -126,14 +129,17 @@ TEST_CASE("listener() returns the same object for the same name and direction") 
     CHECK(first.name() == "a");
 }
 
-TEST_CASE("handshake result names round-trip, DNS failures map to dns_*") {
-    for (std::size_t i = 0; i < dance::proxy::handshake_result_count; ++i) {
-        auto result = static_cast<HandshakeResult>(i);
-        CHECK(dance::proxy::parse_handshake_result(dance::proxy::to_string(result)) == result);
-    }
-    CHECK_FALSE(dance::proxy::parse_handshake_result("OK").has_value());
-    CHECK(dance::proxy::handshake_result_for(dance::dns::LookupStatus::bogus) == HandshakeResult::dns_bogus);
-    CHECK(dance::proxy::handshake_result_for(dance::dns::LookupStatus::timeout) == HandshakeResult::dns_timeout);
+TEST_CASE("handshake results: one label each, scoped to a listener kind, DNS failures map to dns_*") {
+    std::set<std::string_view> labels;
+    for (const auto& info : dance::proxy::handshake_results) labels.insert(info.label);
+    CHECK(labels.size() == dance::proxy::handshake_result_count);
+    CHECK(dance::proxy::to_string(HandshakeResult::too_many_pending) == "too_many_pending");
+    CHECK(dance::proxy::applies_to_inbound(HandshakeResult::not_allowed));
+    CHECK_FALSE(dance::proxy::applies_to_outbound(HandshakeResult::not_allowed));
+    CHECK_FALSE(dance::proxy::applies_to_inbound(HandshakeResult::peer_rejected));
+    CHECK(dance::proxy::dns_failure_result(dance::dns::LookupStatus::bogus) == HandshakeResult::dns_bogus);
+    CHECK(dance::proxy::dns_failure_result(dance::dns::LookupStatus::timeout) == HandshakeResult::dns_timeout);
+    CHECK(dance::proxy::dns_failure_result(dance::dns::LookupStatus::error) == HandshakeResult::dns_error);
 }
 
 TEST_CASE("counters stay exact under concurrent updates from several threads") {
