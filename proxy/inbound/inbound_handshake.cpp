@@ -4,9 +4,7 @@
 
 #include <openssl/async.h>
 #include <openssl/err.h>
-#include <openssl/x509v3.h>
 
-#include "base/dns_name.hpp"
 #include "proxy/tls/handshake_result.hpp"
 #include "proxy/tls/tls_context.hpp"
 #include "base/time_util.hpp"
@@ -32,14 +30,13 @@ int verify_inbound_client(int preverify_ok, X509_STORE_CTX* store) {
 }
 
 InboundHandshake::InboundHandshake(event_base* base, SSL_CTX* ctx, evutil_socket_t fd,
-                                   const ClientAuthPolicy& policy, dns::TlsaResolver& resolver,
-                                   PendingDnsBudget& budget, Done done)
+                                   const ClientAuthPolicy& policy, std::unique_ptr<ClientIdentityVerifier> verifier,
+                                   Done done)
     : base_(base),
       ssl_(SSL_new(ctx)),
       fd_(fd),
       policy_(policy),
-      resolver_(resolver),
-      budget_(budget),
+      verifier_(std::move(verifier)),
       done_(std::move(done)),
       socket_event_(event_new(base, fd, EV_READ, socket_ready, this)),
       timer_event_(evtimer_new(base, timer_fired, this)),
@@ -48,8 +45,7 @@ InboundHandshake::InboundHandshake(event_base* base, SSL_CTX* ctx, evutil_socket
 
 InboundHandshake::~InboundHandshake() {
     finish_paused_job();
-    pending_lookup_.reset();
-    release_dns_slot();
+    if (verifier_) verifier_->abandon();
     if (ssl_) {  // the owner tears down mid-handshake (shutdown)
         ssl_.reset();
         evutil_closesocket(fd_);
@@ -57,7 +53,7 @@ InboundHandshake::~InboundHandshake() {
 }
 
 void InboundHandshake::start() {
-    if (!ssl_ || !socket_event_ || !timer_event_ || !resume_event_) {
+    if (!ssl_ || !socket_event_ || !timer_event_ || !resume_event_ || !verifier_) {
         return fail(HandshakeResult::tls_error, "out of memory");
     }
     SSL_set_fd(ssl_.get(), static_cast<int>(fd_));
@@ -96,42 +92,22 @@ void InboundHandshake::wait_for_socket(short what) {
     event_add(socket_event_.get(), nullptr);
 }
 
+// Outside the job now, on the loop's own stack: the lookup may start here.
 void InboundHandshake::on_paused() {
-    if (!lookup_requested_ || pending_lookup_ || tlsa_) return;  // resumed by on_lookup_done / on_timeout
-    if (budget_.in_use >= budget_.limit) {
-        failure_reason_ = HandshakeResult::too_many_pending;
-        failure_detail_ = "too many handshakes waiting for DNS";
-        tlsa_ = dns::TlsaResult{};
+    if (!identity_pending_ || identity_resolving_ || identity_settled_) return;  // resumed by settle or timeout
+    IdentityVerdict verdict = verifier_->resolve([this] { on_identity_settled(); });
+    if (verdict.is_refused()) {
+        reject(verdict);
+        identity_settled_ = true;
         return resume_soon();
     }
-    start_lookup();
+    identity_resolving_ = true;
 }
 
-void InboundHandshake::start_lookup() {
-    ++budget_.in_use;
-    holds_dns_slot_ = true;
-    if (budget_.on_change) budget_.on_change(+1);
-    pending_lookup_ = resolver_.lookup_tlsa(client_name_, [this](const dns::TlsaResult& result) {
-        on_lookup_done(result);
-    });
-}
-
-void InboundHandshake::on_lookup_done(const dns::TlsaResult& result) {
-    release_dns_slot();
-    keep_tlsa(result);
+void InboundHandshake::on_identity_settled() {
+    identity_resolving_ = false;
+    identity_settled_ = true;
     resume_soon();  // resume from a clean stack, not from inside the resolver's callback
-}
-
-void InboundHandshake::keep_tlsa(dns::TlsaResult result) {
-    tlsa_valid_until_ = result.valid_until;
-    tlsa_ = std::move(result);
-}
-
-void InboundHandshake::release_dns_slot() {
-    if (!holds_dns_slot_) return;
-    holds_dns_slot_ = false;
-    --budget_.in_use;
-    if (budget_.on_change) budget_.on_change(-1);
 }
 
 void InboundHandshake::resume_soon() {
@@ -144,10 +120,10 @@ bool InboundHandshake::paused_in_openssl() const { return ssl_ && SSL_waiting_fo
 // extension callback, once resumed, refuses with `reason` unless it already had a reason to refuse.
 void InboundHandshake::stop_waiting(HandshakeResult reason, std::string detail) {
     event_del(resume_event_.get());
-    pending_lookup_.reset();
-    release_dns_slot();
+    verifier_->abandon();
+    identity_resolving_ = false;
+    identity_settled_ = true;
     reject(reason, std::move(detail));
-    if (!tlsa_) tlsa_ = dns::TlsaResult{};
 }
 
 void InboundHandshake::on_timeout() {
@@ -174,47 +150,19 @@ void InboundHandshake::finish_paused_job() {
 int InboundHandshake::on_client_name(SSL* ssl, const ParsedClientName& client_name, int* alert) {
     clientid_seen_ = true;
     *alert = SSL_AD_HANDSHAKE_FAILURE;
-    if (client_name.kind == ClientNameKind::empty) return reject(HandshakeResult::empty_clientid, "empty ClientName");
-    if (client_name.kind == ClientNameKind::malformed) return reject(HandshakeResult::bad_clientid, "malformed extension");
-    if (std::string why = dance::why_invalid_name(client_name.name); !why.empty()) {
-        return reject(HandshakeResult::bad_clientid, "ClientName: " + why);
-    }
-    client_name_ = dance::lower_case(client_name.name);
-    if (!client_name_allowed(policy_, client_name_)) return reject(HandshakeResult::not_allowed, "ClientName not in the allow-list");
-
-    if (auto cached = resolver_.cached_tlsa(client_name_)) {
-        keep_tlsa(std::move(*cached));
-    } else {
-        lookup_requested_ = true;
+    IdentityVerdict verdict = verifier_->check_name(client_name);
+    if (verdict.is_refused()) return reject(verdict);
+    if (verdict.status == IdentityVerdict::Status::pending) {
         if (ASYNC_get_current_job() == nullptr) return reject(HandshakeResult::tls_error, "handshake not in async mode");
-        while (!tlsa_) ASYNC_pause_job();  // SSL_do_handshake returns WANT_ASYNC to drive()
+        identity_pending_ = true;
+        while (!identity_settled_) ASYNC_pause_job();  // SSL_do_handshake returns WANT_ASYNC to drive()
+        if (failure_reason_) return 0;
+        verdict = verifier_->verdict();
+        if (verdict.is_refused()) return reject(verdict);
     }
-    if (failure_reason_) return 0;
-    if (!tlsa_->authenticates()) {
-        return reject(dns_failure_result(tlsa_->status), "TLSA lookup: " + std::string(to_string(tlsa_->status)) +
-                                                              (tlsa_->detail.empty() ? "" : ": " + tlsa_->detail));
-    }
-    if (!apply_tlsa_records(ssl)) return 0;
+    verdict = verifier_->apply_records(ssl);
+    if (verdict.is_refused()) return reject(verdict);
     return 1;
-}
-
-bool InboundHandshake::apply_tlsa_records(SSL* ssl) {
-    if (SSL_dane_enable(ssl, client_name_.c_str()) <= 0) {
-        return reject(HandshakeResult::tls_error, "SSL_dane_enable failed: " + take_openssl_error());
-    }
-    SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
-    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
-    int usable = 0;
-    for (const dns::TlsaRecord& record : tlsa_->records) {
-        if (record.usage < 2 && !policy_.pkix_usages) continue;  // PKIX usages need a configured CA
-        int rc = SSL_dane_tlsa_add(ssl, record.usage, record.selector, record.matching_type, record.data.data(),
-                                   record.data.size());
-        if (rc > 0) ++usable;
-    }
-    ERR_clear_error();
-    // With no usable record OpenSSL would fall back to plain PKIX: refuse instead.
-    if (usable == 0) return reject(HandshakeResult::tlsa_mismatch, "no usable TLSA record");
-    return true;
 }
 
 int InboundHandshake::on_verify(int preverify_ok, X509_STORE_CTX* store) {
@@ -240,13 +188,6 @@ int InboundHandshake::reject(HandshakeResult reason, std::string detail) {
         failure_detail_ = std::move(detail);
     }
     return 0;
-}
-
-bool client_name_allowed(const ClientAuthPolicy& policy, std::string_view lower_case_name) {
-    for (const std::string& entry : policy.allow) {
-        if (dance::allow_entry_matches(entry, lower_case_name)) return true;
-    }
-    return false;
 }
 
 HandshakeResult InboundHandshake::classify_ssl_failure(int ssl_error, std::string& detail) const {
@@ -290,8 +231,8 @@ void InboundHandshake::succeed() {
             SSL_get_verify_result(ssl_.get()) != X509_V_OK) {
             return fail(HandshakeResult::tlsa_mismatch, "handshake completed without a DANE match");
         }
-        outcome.client_name = client_name_;
-        outcome.authenticated_until = tlsa_valid_until_;
+        outcome.client_name = verifier_->client_name();
+        outcome.authenticated_until = verifier_->valid_until();
         outcome.matched_record = {usage, selector, matching, std::vector<uint8_t>(data, data + data_size)};
         outcome.matched_tlsa = outcome.matched_record.parameters();
     }
@@ -313,11 +254,12 @@ void InboundHandshake::stop_events() {
 void InboundHandshake::fail(HandshakeResult reason, std::string detail) {
     finish_paused_job();
     stop_events();
-    pending_lookup_.reset();
-    release_dns_slot();
     HandshakeOutcome outcome;
+    if (verifier_) {
+        verifier_->abandon();
+        outcome.client_name = verifier_->client_name();
+    }
     outcome.reason = reason;
-    outcome.client_name = client_name_;
     outcome.detail = std::move(detail);
     outcome.seconds = seconds_since(started_);
     ssl_.reset();  // the alert is already on the wire; the owner closes the socket gently

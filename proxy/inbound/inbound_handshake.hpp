@@ -1,42 +1,30 @@
 // One server-side TLS 1.3 handshake with DANE client authentication, driven by hand on socket events.
 //
-// The client's ClientName arrives inside the Certificate message; when its TLSA records are not cached the
-// handshake pauses (SSL_MODE_ASYNC + ASYNC_pause_job in the extension callback), the lookup runs on the
-// event loop, and the handshake resumes where it paused. OpenSSL's DANE verifier then checks the chain.
+// The client's ClientName arrives inside its Certificate message. The handshake asks its
+// ClientIdentityVerifier about it; when the verifier needs a DNS lookup the handshake pauses (SSL_MODE_ASYNC +
+// ASYNC_pause_job in the extension callback), the lookup runs on the event loop, and the handshake resumes
+// where it paused. OpenSSL's DANE verifier then checks the chain against the records the verifier applied.
+//
+// A paused handshake is never freed under OpenSSL: every way out (timeout, refusal, teardown) resumes the job
+// with a refusal first, so OpenSSL sends the alert and releases the job.
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include <event2/util.h>
 
-#include "config/config.hpp"
-#include "dns/tlsa_resolver.hpp"
+#include "base/c_handles.hpp"
+#include "dns/tlsa_record.hpp"
+#include "proxy/auth/client_auth_policy.hpp"
+#include "proxy/auth/client_identity_verifier.hpp"
 #include "proxy/tls/dane_clientid.hpp"
 #include "proxy/tls/handshake_result.hpp"
-#include "base/c_handles.hpp"
 
 namespace dance::proxy {
-
-struct ClientAuthPolicy {
-    config::ClientAuthMode mode = config::ClientAuthMode::require;
-    std::vector<std::string> allow;  // lower-cased names or "*.zone"
-    bool pkix_usages = false;        // a CA file is configured: TLSA usages 0 and 1 are usable
-    uint32_t handshake_ms = 10000;
-};
-
-// The allow-list check, made before any DNS query for the name.
-bool client_name_allowed(const ClientAuthPolicy& policy, std::string_view lower_case_name);
-
-// Handshakes of one worker that are paused waiting for DNS; bounded so stalled lookups cannot pile up.
-struct PendingDnsBudget {
-    uint32_t limit = 1024;
-    uint32_t in_use = 0;
-    std::function<void(int)> on_change;  // metrics gauge
-};
 
 struct HandshakeOutcome {
     HandshakeResult reason = HandshakeResult::tls_error;  // ok, or why it failed
@@ -58,7 +46,7 @@ public:
     using Done = std::function<void(HandshakeOutcome outcome, SslPtr ssl, evutil_socket_t fd)>;
 
     InboundHandshake(event_base* base, SSL_CTX* ctx, evutil_socket_t fd, const ClientAuthPolicy& policy,
-                     dns::TlsaResolver& resolver, PendingDnsBudget& budget, Done done);
+                     std::unique_ptr<ClientIdentityVerifier> verifier, Done done);
     ~InboundHandshake() override;
     InboundHandshake(const InboundHandshake&) = delete;
     InboundHandshake& operator=(const InboundHandshake&) = delete;
@@ -72,9 +60,7 @@ private:
     void drive();
     void wait_for_socket(short what);
     void on_paused();
-    void start_lookup();
-    void on_lookup_done(const dns::TlsaResult& result);
-    void keep_tlsa(dns::TlsaResult result);
+    void on_identity_settled();
     void resume_soon();
     void on_timeout();
     bool paused_in_openssl() const;
@@ -84,8 +70,7 @@ private:
     void succeed();
     void fail(HandshakeResult reason, std::string detail);
     int reject(HandshakeResult reason, std::string detail);
-    bool apply_tlsa_records(SSL* ssl);
-    void release_dns_slot();
+    int reject(const IdentityVerdict& verdict) { return reject(verdict.refusal, verdict.detail); }
     HandshakeResult classify_ssl_failure(int ssl_error, std::string& detail) const;
 
     static void socket_ready(evutil_socket_t, short, void* self);
@@ -96,8 +81,7 @@ private:
     SslPtr ssl_;
     evutil_socket_t fd_;
     const ClientAuthPolicy& policy_;
-    dns::TlsaResolver& resolver_;
-    PendingDnsBudget& budget_;
+    std::unique_ptr<ClientIdentityVerifier> verifier_;
     Done done_;
     EventPtr socket_event_;
     EventPtr timer_event_;
@@ -105,12 +89,9 @@ private:
     std::chrono::steady_clock::time_point started_;
 
     bool clientid_seen_ = false;
-    bool lookup_requested_ = false;
-    bool holds_dns_slot_ = false;
-    std::string client_name_;
-    std::optional<dns::TlsaResult> tlsa_;
-    std::chrono::steady_clock::time_point tlsa_valid_until_;
-    dns::PendingLookupPtr pending_lookup_;
+    bool identity_pending_ = false;   // the verifier needs a lookup; the job pauses until settled
+    bool identity_resolving_ = false; // the lookup runs
+    bool identity_settled_ = false;   // answered, refused or abandoned: the paused job may go on
     std::optional<HandshakeResult> failure_reason_;
     std::string failure_detail_;
 };

@@ -1,5 +1,7 @@
 #include "proxy/inbound/inbound_listener.hpp"
 
+#include "proxy/auth/dane_client_verifier.hpp"
+
 #include <event2/bufferevent_ssl.h>
 
 #include "proxy/tls/handshake_result.hpp"
@@ -134,7 +136,8 @@ void InboundListener::accept_connection(evutil_socket_t fd, std::string peer) {
     entry->settings = settings;
     entry->peer = std::move(peer);
     entry->handshake = std::make_unique<InboundHandshake>(
-        base_, settings->tls.get(), fd, settings->policy, resolver_, dns_budget_,
+        base_, settings->tls.get(), fd, settings->policy,
+        std::make_unique<DaneClientVerifier>(settings->policy, resolver_, dns_budget_),
         [this, key](HandshakeOutcome outcome, SslPtr ssl, evutil_socket_t established_fd) {
             on_handshake_done(key, std::move(outcome), std::move(ssl), established_fd);
         });

@@ -1,5 +1,6 @@
 #include "proxy/inbound/inbound_settings.hpp"
 
+#include "proxy/inbound/inbound_handshake.hpp"
 #include "proxy/tls/tls_context.hpp"
 
 namespace dance::proxy {

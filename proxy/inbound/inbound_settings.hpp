@@ -9,7 +9,7 @@
 #include "base/settings_slot.hpp"
 #include "config/config.hpp"
 #include "proxy/auth/sender_binding.hpp"
-#include "proxy/inbound/inbound_handshake.hpp"
+#include "proxy/auth/client_auth_policy.hpp"
 
 namespace dance::proxy {
 

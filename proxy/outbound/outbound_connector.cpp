@@ -4,6 +4,7 @@
 
 #include <event2/util.h>
 
+#include "proxy/auth/server_auth_plan.hpp"
 #include "proxy/tls/handshake_result.hpp"
 #include "proxy/observe/log.hpp"
 #include "proxy/tls/tls_connector.hpp"
@@ -14,21 +15,6 @@ namespace {
 bool is_ip_literal(const std::string& host) {
     unsigned char buffer[16];
     return evutil_inet_pton(AF_INET, host.c_str(), buffer) == 1 || evutil_inet_pton(AF_INET6, host.c_str(), buffer) == 1;
-}
-
-// What server authentication a TLSA answer leads to (RFC 7672 semantics for dane-or-pkix).
-enum class AuthPlan { dane, pkix, fail };
-
-AuthPlan plan_for(config::ServerAuth mode, const dns::TlsaResult& tlsa) {
-    if (mode == config::ServerAuth::pkix) return AuthPlan::pkix;
-    if (tlsa.authenticates()) return AuthPlan::dane;
-    if (mode == config::ServerAuth::dane) return AuthPlan::fail;
-    switch (tlsa.status) {
-        case dns::LookupStatus::insecure:
-        case dns::LookupStatus::nxdomain:
-        case dns::LookupStatus::nodata: return AuthPlan::pkix;
-        default: return AuthPlan::fail;  // bogus, timeout, error: never downgrade
-    }
 }
 
 class OutboundConnect final : public ConnectAttempt {
@@ -87,13 +73,11 @@ private:
 
     void proceed() {
         const config::OutboundListener& config = settings_->config;
-        AuthPlan plan = plan_for(config.server_auth, *tlsa_);
-        if (plan == AuthPlan::fail) {
-            HandshakeResult why = dns_failure_result(tlsa_->status);
-            if (tlsa_->status == dns::LookupStatus::secure) why = HandshakeResult::server_tlsa_mismatch;
+        ServerAuthPlan plan = plan_server_auth(config.server_auth, *tlsa_);
+        if (plan == ServerAuthPlan::refuse) {
             return fail(UpstreamError::dns_failed,
                         "TLSA " + server_tlsa_owner(config.upstream) + ": " + std::string(to_string(tlsa_->status)),
-                        why);
+                        refused_plan_result(*tlsa_));
         }
         TlsConnectTarget target;
         target.server_name = config.upstream.host;
@@ -101,8 +85,8 @@ private:
         target.port = port_;
         target.client_id = config.tls.client_id;
         target.timeout_ms = config.timeouts.connect_ms + config.timeouts.handshake_ms;
-        target.verification = plan == AuthPlan::dane ? ServerVerification::dane : ServerVerification::pkix;
-        if (plan == AuthPlan::dane) target.server_tlsa = tlsa_->records;
+        target.verification = plan == ServerAuthPlan::dane ? ServerVerification::dane : ServerVerification::pkix;
+        if (plan == ServerAuthPlan::dane) target.server_tlsa = tlsa_->records;
         tls_attempt_ = connect_tls(base_, settings_->tls.get(), std::move(target),
                                    [this](TlsConnectResult result) { on_tls(std::move(result)); });
     }
@@ -153,14 +137,6 @@ private:
 };
 
 }  // namespace
-
-std::string server_tlsa_owner(const config::HostPort& upstream) {
-    std::string owner = "_";
-    owner += std::to_string(upstream.port);
-    owner += "._tcp.";
-    owner += upstream.host;
-    return owner;
-}
 
 Connector make_outbound_connector(event_base* base, dns::TlsaResolver& resolver,
                                   SettingsSlot<OutboundSettings>& settings, ListenerMetrics& metrics) {

@@ -9,9 +9,6 @@
 
 namespace dance::proxy {
 
-// "_8003._tcp.js.example" for upstream js.example:8003 (RFC 6698 section 3).
-std::string server_tlsa_owner(const config::HostPort& upstream);
-
 // Reads the current settings at every connect, so a reload applies to the next connection.
 Connector make_outbound_connector(event_base* base, dns::TlsaResolver& resolver,
                                   SettingsSlot<OutboundSettings>& settings, ListenerMetrics& metrics);

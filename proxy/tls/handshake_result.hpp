@@ -67,7 +67,7 @@ constexpr bool applies_to_outbound(HandshakeResult result) {
     return handshake_results[static_cast<std::size_t>(result)].scope != ResultScope::inbound;
 }
 
-// The result a TLSA lookup that cannot authenticate ends in (dns_bogus, ...); secure maps to ok.
+// The result a TLSA lookup that cannot authenticate ends in (dns_bogus, ...); secure (without records) is dns_nodata.
 HandshakeResult dns_failure_result(dns::LookupStatus status);
 
 }  // namespace dance::proxy

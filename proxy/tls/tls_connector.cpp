@@ -14,6 +14,7 @@
 #include "proxy/tls/handshake_result.hpp"
 #include "proxy/tls/tls_context.hpp"
 #include "base/time_util.hpp"
+#include "proxy/tls/dane_records.hpp"
 #include "proxy/tls/peer_rejection.hpp"
 
 namespace dance::proxy {
@@ -119,20 +120,13 @@ private:
             }
             return true;
         }
-        if (SSL_dane_enable(ssl, target_.server_name.c_str()) <= 0) {
-            fail_soon(HandshakeResult::tls_error, "SSL_dane_enable: " + take_openssl_error());
+        // PKIX usages are offered to OpenSSL; they verify only against a configured ca_file.
+        DaneRecordsApplied applied = apply_tlsa_records(ssl, target_.server_name, target_.server_tlsa, true);
+        if (!applied.error.empty()) {
+            fail_soon(HandshakeResult::tls_error, applied.error);
             return false;
         }
-        SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);  // RFC 7671: DANE-EE ignores names
-        int usable = 0;
-        for (const dns::TlsaRecord& record : target_.server_tlsa) {
-            if (SSL_dane_tlsa_add(ssl, record.usage, record.selector, record.matching_type, record.data.data(),
-                                  record.data.size()) > 0) {
-                ++usable;
-            }
-        }
-        ERR_clear_error();
-        if (usable == 0) {
+        if (applied.usable == 0) {
             fail_soon(HandshakeResult::server_tlsa_mismatch, "no usable TLSA record for " + target_.server_name);
             return false;
         }

@@ -17,16 +17,18 @@
 #include <openssl/async.h>
 
 #include "config_test_files.hpp"
+#include "fake_resolver.hpp"
 #include "dns/tlsa_from_cert.hpp"
 #include "http_test_support.hpp"
 #include "proxy/tls/handshake_result.hpp"
+#include "proxy/auth/dane_client_verifier.hpp"
 #include "proxy/inbound/inbound_handshake.hpp"
 #include "proxy/tls/tls_context.hpp"
 
 using namespace dance;
-using namespace dance;
 using namespace dance::proxy;
 using namespace std::chrono_literals;
+using dance::proxy::testing::FakeResolver;
 
 namespace {
 
@@ -34,61 +36,6 @@ constexpr const char* client_name = "ns.client.test";
 constexpr uint32_t handshake_ms = 150;
 // Few async jobs: a job leaked by one handshake makes a later one fail with too_many_pending.
 constexpr size_t async_jobs = 2;
-
-// A resolver that answers only when the test says so, and checks the PendingLookup contract: a cancelled
-// lookup's callback is never called.
-class FakeResolver : public dns::TlsaResolver {
-public:
-    explicit FakeResolver(event_base* base) : base_(base) {}
-
-    struct Lookup : dns::PendingLookup {
-        ~Lookup() override { *cancelled = true; }
-        std::shared_ptr<bool> cancelled = std::make_shared<bool>(false);
-    };
-
-    dns::PendingLookupPtr lookup_tlsa(std::string_view, dns::TlsaCallback callback) override {
-        ++lookups;
-        auto lookup = std::make_unique<Lookup>();
-        cancelled_ = lookup->cancelled;
-        callback_ = std::move(callback);
-        return lookup;
-    }
-    std::optional<dns::TlsaResult> cached_tlsa(std::string_view) override { return std::nullopt; }
-    dns::PendingLookupPtr lookup_addresses(std::string_view, dns::AddressCallback) override { return nullptr; }
-
-    bool waiting() const { return callback_ && !*cancelled_; }
-
-    // Delivers `result` from a loop timer `delay` from now, as the real resolver does (never synchronously).
-    void answer_after(std::chrono::microseconds delay, dns::TlsaResult result) {
-        pending_result_ = std::move(result);
-        answer_timer_.reset(evtimer_new(base_, &FakeResolver::deliver, this));
-        timeval tv{static_cast<time_t>(delay.count() / 1000000), static_cast<suseconds_t>(delay.count() % 1000000)};
-        evtimer_add(answer_timer_.get(), &tv);
-    }
-
-    int lookups = 0;
-    int answers_delivered = 0;
-    int answers_suppressed = 0;
-
-private:
-    static void deliver(evutil_socket_t, short, void* self) {
-        auto& me = *static_cast<FakeResolver*>(self);
-        if (*me.cancelled_) {
-            ++me.answers_suppressed;
-            return;
-        }
-        ++me.answers_delivered;
-        auto callback = std::move(me.callback_);
-        me.callback_ = nullptr;
-        callback(me.pending_result_);
-    }
-
-    event_base* base_;
-    dns::TlsaCallback callback_;
-    std::shared_ptr<bool> cancelled_ = std::make_shared<bool>(true);
-    dns::TlsaResult pending_result_;
-    EventPtr answer_timer_;
-};
 
 struct Credentials {
     test::TempDir dir;
@@ -224,7 +171,8 @@ public:
         budget_.limit = pending_dns_limit;
         client = std::make_unique<Client>(fds[1], client_sends_certificate);
         handshake = std::make_unique<InboundHandshake>(
-            loop.base(), ctx_.get(), server_fd_, policy_, resolver, budget_,
+            loop.base(), ctx_.get(), server_fd_, policy_,
+            std::make_unique<DaneClientVerifier>(policy_, resolver, budget_),
             [this](HandshakeOutcome outcome, SslPtr, evutil_socket_t fd) {
                 ++result.calls;
                 result.outcome = std::move(outcome);
@@ -237,6 +185,7 @@ public:
     // iteration reads the client's Certificate and pauses on DNS.
     void start_and_wait_for_client_flight() {
         REQUIRE(wait_readable());
+        started_at = std::chrono::steady_clock::now();
         handshake->start();
         auto deadline = std::chrono::steady_clock::now() + 5s;
         while (!client->finished_sending && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
@@ -276,6 +225,7 @@ public:
     FakeResolver resolver;
     std::unique_ptr<Client> client;
     std::unique_ptr<InboundHandshake> handshake;  // kept after done, as the listener keeps it until reaped
+    std::chrono::steady_clock::time_point started_at;  // just before the handshake timer was armed
     Result result;
 
 private:
@@ -349,10 +299,9 @@ TEST_CASE("sweep: the answer lands before, with and after the handshake timer, i
         CAPTURE(step);
         Rig rig;
         rig.start_and_wait_for_client_flight();
-        auto paused_at = std::chrono::steady_clock::now();
         REQUIRE(rig.run_until_paused() == 1);
         auto budget_left = std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::milliseconds(handshake_ms) - (std::chrono::steady_clock::now() - paused_at));
+            std::chrono::milliseconds(handshake_ms) - (std::chrono::steady_clock::now() - rig.started_at));
         rig.resolver.answer_after(std::max(0us, budget_left + std::chrono::microseconds(step * 250)),
                                   secure_answer_for_client());
         rig.finish();
