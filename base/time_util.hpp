@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 #include <sys/time.h>
 
@@ -12,7 +13,10 @@ inline timeval to_timeval(std::chrono::microseconds duration) {
     return {static_cast<time_t>(duration.count() / 1000000), static_cast<suseconds_t>(duration.count() % 1000000)};
 }
 
-inline timeval milliseconds_to_timeval(std::uint64_t ms) { return to_timeval(std::chrono::milliseconds(ms)); }
+// Exact for every value: getdns asks for "no timeout" with huge ones, which must not wrap to 0.
+inline timeval milliseconds_to_timeval(std::uint64_t ms) {
+    return {static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
 
 inline double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

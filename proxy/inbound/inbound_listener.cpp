@@ -1,15 +1,16 @@
 #include "proxy/inbound/inbound_listener.hpp"
 
 #include "proxy/auth/dane_client_verifier.hpp"
+#include "proxy/observe/handshake_report.hpp"
 
 #include <event2/bufferevent_ssl.h>
 
-#include "proxy/tls/handshake_result.hpp"
-#include "proxy/net/listen_socket.hpp"
-#include "proxy/observe/log.hpp"
 #include "proxy/lorawan/lorawan_answer.hpp"
 #include "proxy/lorawan/lorawan_message.hpp"
+#include "proxy/net/listen_socket.hpp"
+#include "proxy/observe/log.hpp"
 #include "proxy/relay/request_relay.hpp"
+#include "proxy/tls/handshake_result.hpp"
 #include "proxy/upstream/upstream_tcp_connector.hpp"
 
 namespace dance::proxy {
@@ -41,17 +42,6 @@ bool same_backend(const config::InboundListener& a, const config::InboundListene
            a.timeouts.backend_ms == b.timeouts.backend_ms && a.timeouts.idle_ms == b.timeouts.idle_ms;
 }
 
-// Answers a request that is not forwarded with 403 and the Backend Interfaces answer to it; counted and logged.
-void refuse_request(ListenerMetrics& metrics, const RequestOrigin& origin, const HttpRequest& request,
-                    ResponseWriter& writer, std::string_view message_type, std::string_view result_code,
-                    const std::string& description) {
-    metrics.request(403, 0);
-    metrics.lorawan_message(message_type, result_code);
-    log::access({metrics.name(), metrics.direction(), origin.client, origin.identity, request.method,
-                 request.target, 403, message_type, result_code, 0});
-    writer.send(make_response(403, error_answer_body(request.body, description, result_code), "application/json"));
-}
-
 // The client claimed a SenderID its DANE identity is not bound to: answer as a TS002 peer would
 // (UnknownSender) and forward nothing.
 void refuse_unbound_sender(ListenerMetrics& metrics, const RequestOrigin& origin, const HttpRequest& request,
@@ -62,7 +52,7 @@ void refuse_unbound_sender(ListenerMetrics& metrics, const RequestOrigin& origin
     std::string description = origin.identity.empty()
                                   ? "SenderIDs are bound to DANE identities: this client is not authenticated"
                                   : "SenderID not bound to client identity " + origin.identity;
-    refuse_request(metrics, origin, request, writer, verdict.message_type, unknown_sender, description);
+    refuse_request(metrics, origin, request, writer, 403, verdict.message_type, unknown_sender, description);
 }
 
 // The connection's authentication lapsed (its TLSA record changed or can no longer be validated) while the
@@ -70,7 +60,7 @@ void refuse_unbound_sender(ListenerMetrics& metrics, const RequestOrigin& origin
 void refuse_after_lapse(ListenerMetrics& metrics, const RequestOrigin& origin, const HttpRequest& request,
                         ResponseWriter& writer) {
     auto message = parse_backend_message(request.body);
-    refuse_request(metrics, origin, request, writer, message ? message->message_type : "", "Other",
+    refuse_request(metrics, origin, request, writer, 403, message ? message->message_type : "", "Other",
                    "client authentication lapsed with its TLSA record; reconnect");
 }
 
@@ -151,11 +141,8 @@ void InboundListener::on_handshake_done(Handshaking* key, HandshakeOutcome outco
     auto found = handshakes_.find(key);
     std::unique_ptr<Handshaking> entry = std::move(found->second);
     handshakes_.erase(found);
-    metrics_.handshake(outcome.reason, outcome.seconds);
+    report_handshake(metrics_, {outcome.reason, outcome.seconds, entry->peer, outcome.client_name, outcome.detail});
     if (outcome.reason != HandshakeResult::ok) {
-        log::warn("handshake_failed", {{"listener", metrics_.name()}, {"direction", "inbound"},
-                                       {"client", entry->peer}, {"client_id", outcome.client_name},
-                                       {"reason", to_string(outcome.reason)}, {"detail", outcome.detail}});
         closer_.close(fd);
         release_connection_slot();
         return bury(std::move(entry));

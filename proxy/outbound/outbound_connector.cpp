@@ -5,8 +5,9 @@
 #include <event2/util.h>
 
 #include "proxy/auth/server_auth_plan.hpp"
-#include "proxy/tls/handshake_result.hpp"
+#include "proxy/observe/handshake_report.hpp"
 #include "proxy/observe/log.hpp"
+#include "proxy/tls/handshake_result.hpp"
 #include "proxy/tls/tls_connector.hpp"
 
 namespace dance::proxy {
@@ -98,7 +99,7 @@ private:
             return proceed();
         }
         if (result.reason == HandshakeResult::ok) {
-            metrics_.handshake(HandshakeResult::ok, result.seconds);
+            report_handshake(metrics_, {HandshakeResult::ok, result.seconds, {}, {}, {}});
             ConnectCallback done = std::move(done_);
             return done(ConnectOutcome::ready(std::move(result.connection), reuse_until_));
         }
@@ -111,10 +112,8 @@ private:
     }
 
     void fail(UpstreamError kind, std::string description, HandshakeResult why, double seconds = 0) {
-        metrics_.handshake(why, seconds);
-        log::warn("handshake_failed", {{"listener", metrics_.name()}, {"direction", "outbound"},
-                                       {"upstream", settings_->config.upstream.to_string()},
-                                       {"reason", to_string(why)}, {"detail", description}});
+        std::string upstream = settings_->config.upstream.to_string();
+        report_handshake(metrics_, {why, seconds, upstream, settings_->config.tls.client_id, description});
         ConnectCallback done = std::move(done_);
         done(ConnectOutcome::failed(kind, std::move(description), std::string(to_string(why)), true));
     }

@@ -2,10 +2,12 @@
 
 #include <chrono>
 
-#include "proxy/tls/handshake_result.hpp"
-#include "proxy/observe/log.hpp"
+#include "base/time_util.hpp"
 #include "proxy/lorawan/lorawan_answer.hpp"
 #include "proxy/lorawan/lorawan_message.hpp"
+#include "proxy/observe/handshake_report.hpp"
+#include "proxy/observe/log.hpp"
+#include "proxy/tls/handshake_result.hpp"
 
 namespace dance::proxy {
 namespace {
@@ -23,6 +25,16 @@ std::string describe(const UpstreamFailure& failure, std::string_view peer_name)
     }
 }
 
+// A rejection of our identity read after the handshake (TLS 1.3) is a handshake result; the rest are not.
+void report_failure(ListenerMetrics& metrics, const UpstreamFailure& failure, std::string_view peer_name,
+                    std::string_view identity) {
+    if (failure.kind == UpstreamError::peer_rejected) {
+        return report_handshake(metrics, {HandshakeResult::peer_rejected, 0, peer_name, identity, failure.description});
+    }
+    log::warn("upstream_failed", {{"listener", metrics.name()}, {"peer", peer_name},
+                                  {"error", to_string(failure.kind)}, {"detail", failure.description}});
+}
+
 int status_for(UpstreamError kind) {
     return kind == UpstreamError::timeout || kind == UpstreamError::connect_timeout ? 504 : 502;
 }
@@ -37,6 +49,23 @@ HttpResponse failure_response(const UpstreamFailure& failure, std::string_view r
                               std::string_view peer_name) {
     return make_response(status_for(failure.kind), error_answer_body(request_body, describe(failure, peer_name)),
                          "application/json");
+}
+
+void finish_request(ListenerMetrics& metrics, const RequestOrigin& origin, const RequestSummary& request,
+                    ResponseWriter& writer, HttpResponse response, std::string_view result_code, double seconds) {
+    metrics.request(response.status, seconds);
+    metrics.lorawan_message(request.message_type, result_code);
+    log::access({metrics.name(), metrics.direction(), origin.client, origin.identity, request.method, request.path,
+                 response.status, request.message_type, result_code, seconds * 1000});
+    writer.send(std::move(response));
+}
+
+void refuse_request(ListenerMetrics& metrics, const RequestOrigin& origin, const HttpRequest& request,
+                    ResponseWriter& writer, int status, std::string_view message_type, std::string_view result_code,
+                    const std::string& description) {
+    HttpResponse answer = make_response(status, error_answer_body(request.body, description, result_code), "application/json");
+    finish_request(metrics, origin, {request.method, request.target, message_type}, writer, std::move(answer),
+                   result_code, 0);
 }
 
 void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRoute& route, RequestOrigin origin,
@@ -66,20 +95,12 @@ void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRout
         } else {
             response = failure_response(result.failure, request_body, peer_name);
             result_code = "Other";
-            if (result.failure.kind == UpstreamError::peer_rejected && !result.failure.handshake_counted) {
-                metrics.handshake(HandshakeResult::peer_rejected, 0);
-            }
-            log::event(log::Level::warn, "upstream_failed",
-                       {{"listener", metrics.name()}, {"peer", peer_name},
-                        {"error", to_string(result.failure.kind)}, {"detail", result.failure.description}});
+            // Logged once: by the connector when it failed while connecting, else here.
+            if (!result.failure.handshake_counted) report_failure(metrics, result.failure, peer_name, origin.identity);
         }
-        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        std::string message_type = message ? message->message_type : "";
-        metrics.request(response.status, seconds);
-        metrics.lorawan_message(message_type, result_code);
-        log::access({metrics.name(), metrics.direction(), origin.client, origin.identity, method, path,
-                     response.status, message_type, result_code, seconds * 1000});
-        writer.send(std::move(response));
+        std::string_view message_type = message ? std::string_view(message->message_type) : std::string_view();
+        finish_request(metrics, origin, {method, path, message_type}, writer, std::move(response), result_code,
+                       seconds_since(started));
     };
     route.pool.send(std::move(request), std::move(relay_answer));
 }

@@ -37,6 +37,22 @@ struct ProxyHeader {
 void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRoute& route, RequestOrigin origin,
                    std::span<ProxyHeader> proxy_headers);
 
+// How a request ended, in one call: counted (dance_requests_total, dance_lorawan_messages_total), logged (the
+// access line) and answered. Every request a listener takes ends here: relayed, refused, or failed upstream.
+struct RequestSummary {
+    std::string_view method;
+    std::string_view path;
+    std::string_view message_type;  // "" when the body is not a Backend Interfaces message
+};
+void finish_request(ListenerMetrics& metrics, const RequestOrigin& origin, const RequestSummary& request,
+                    ResponseWriter& writer, HttpResponse response, std::string_view result_code, double seconds);
+
+// A request the sidecar answers itself and never forwards: `status` with the Backend Interfaces answer to it
+// (ResultCode `result_code`, Result.Description `description`), through finish_request().
+void refuse_request(ListenerMetrics& metrics, const RequestOrigin& origin, const HttpRequest& request,
+                    ResponseWriter& writer, int status, std::string_view message_type, std::string_view result_code,
+                    const std::string& description);
+
 // The session's own error answers (400, 413, 431, ...) in the bare Backend Interfaces form
 // {"ResultCode":"Other","Description":...}: ChirpStack parses every body as JSON.
 HttpResponse session_error_response(int status, std::string_view problem);
