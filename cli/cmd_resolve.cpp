@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "base/dns_name.hpp"
 #include "cli/commands.hpp"
 #include "config/config.hpp"
 #include "config/config_loader.hpp"
-#include "base/dns_name.hpp"
 #include "dns/make_resolver.hpp"
 
 namespace dance::cli {

@@ -3,9 +3,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "base/dns_name.hpp"
 #include "cli/commands.hpp"
 #include "config/pem_files.hpp"
-#include "base/dns_name.hpp"
 #include "dns/tlsa_from_cert.hpp"
 
 namespace dance::cli {

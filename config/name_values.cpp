@@ -4,9 +4,9 @@
 #include <cctype>
 #include <cstring>
 
+#include "base/dns_name.hpp"
 #include "config/yaml_map.hpp"
 #include "config/yaml_values.hpp"
-#include "base/dns_name.hpp"
 
 namespace dance::config {
 namespace {

@@ -1,11 +1,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/dns_name.hpp"
 #include "config/listener_list.hpp"
 #include "config/name_values.hpp"
 #include "config/section_readers.hpp"
 #include "config/yaml_values.hpp"
-#include "base/dns_name.hpp"
 
 namespace dance::config {
 namespace {

@@ -13,14 +13,14 @@
 #include <ctime>
 #include <unordered_map>
 
-#include "base/dns_name.hpp"
 #include "base/c_handles.hpp"
+#include "base/dns_name.hpp"
+#include "base/loop_mailbox.hpp"
+#include "base/time_util.hpp"
 #include "dns/getdns_event_loop.hpp"
 #include "dns/getdns_handles.hpp"
-#include "base/loop_mailbox.hpp"
 #include "dns/make_resolver.hpp"
 #include "dns/reply_interpretation.hpp"
-#include "base/time_util.hpp"
 
 namespace dance::dns {
 namespace {

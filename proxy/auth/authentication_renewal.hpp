@@ -13,9 +13,9 @@
 #include <functional>
 #include <string>
 
+#include "base/c_handles.hpp"
 #include "dns/tlsa_record.hpp"
 #include "dns/tlsa_resolver.hpp"
-#include "base/c_handles.hpp"
 
 namespace dance::proxy {
 

@@ -5,8 +5,8 @@
 #include <event2/buffer.h>
 #include <event2/util.h>
 
-#include "proxy/net/write_now.hpp"
 #include "base/time_util.hpp"
+#include "proxy/net/write_now.hpp"
 
 namespace dance::proxy {
 namespace {

@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/c_handles.hpp"
 #include "proxy/http/http_message.hpp"
 #include "proxy/http/http_parser_request.hpp"
-#include "base/c_handles.hpp"
 
 namespace dance::proxy {
 

@@ -5,9 +5,9 @@
 #include <openssl/async.h>
 #include <openssl/err.h>
 
+#include "base/time_util.hpp"
 #include "proxy/tls/handshake_result.hpp"
 #include "proxy/tls/tls_context.hpp"
-#include "base/time_util.hpp"
 
 namespace dance::proxy {
 namespace {

@@ -7,13 +7,13 @@
 #include <string>
 #include <unordered_map>
 
+#include "base/c_handles.hpp"
 #include "dns/tlsa_resolver.hpp"
 #include "proxy/auth/authentication_renewal.hpp"
 #include "proxy/http/http_server_session.hpp"
 #include "proxy/inbound/inbound_handshake.hpp"
-#include "base/c_handles.hpp"
-#include "proxy/net/lingering_close.hpp"
 #include "proxy/inbound/inbound_settings.hpp"
+#include "proxy/net/lingering_close.hpp"
 #include "proxy/observe/metrics.hpp"
 #include "proxy/upstream/upstream_pool.hpp"
 

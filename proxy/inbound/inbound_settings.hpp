@@ -8,8 +8,8 @@
 #include "base/c_handles.hpp"
 #include "base/settings_slot.hpp"
 #include "config/config.hpp"
-#include "proxy/auth/sender_binding.hpp"
 #include "proxy/auth/client_auth_policy.hpp"
+#include "proxy/auth/sender_binding.hpp"
 
 namespace dance::proxy {
 

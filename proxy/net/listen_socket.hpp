@@ -5,8 +5,8 @@
 
 #include <event2/listener.h>
 
-#include "config/config.hpp"
 #include "base/c_handles.hpp"
+#include "config/config.hpp"
 
 namespace dance::proxy {
 

@@ -3,8 +3,8 @@
 #pragma once
 
 #include "dns/tlsa_resolver.hpp"
-#include "proxy/outbound/outbound_settings.hpp"
 #include "proxy/observe/metrics.hpp"
+#include "proxy/outbound/outbound_settings.hpp"
 #include "proxy/upstream/upstream_connector.hpp"
 
 namespace dance::proxy {

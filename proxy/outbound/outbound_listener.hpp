@@ -6,11 +6,11 @@
 #include <memory>
 #include <unordered_map>
 
+#include "base/c_handles.hpp"
 #include "dns/tlsa_resolver.hpp"
 #include "proxy/http/http_server_session.hpp"
-#include "base/c_handles.hpp"
-#include "proxy/outbound/outbound_settings.hpp"
 #include "proxy/observe/metrics.hpp"
+#include "proxy/outbound/outbound_settings.hpp"
 #include "proxy/upstream/upstream_pool.hpp"
 
 namespace dance::proxy {

@@ -7,15 +7,15 @@
 #include <map>
 #include <thread>
 
+#include "base/c_handles.hpp"
 #include "config/config_loader.hpp"
 #include "dns/tlsa_cache.hpp"
 #include "proxy/observe/admin_server.hpp"
 #include "proxy/observe/backend_probe.hpp"
-#include "base/c_handles.hpp"
 #include "proxy/observe/log.hpp"
 #include "proxy/observe/metrics.hpp"
-#include "proxy/tls/tls_context.hpp"
 #include "proxy/runtime/worker.hpp"
+#include "proxy/tls/tls_context.hpp"
 
 namespace dance::proxy {
 namespace {

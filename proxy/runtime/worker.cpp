@@ -2,10 +2,10 @@
 
 #include <openssl/async.h>
 
+#include "base/c_handles.hpp"
 #include "base/loop_mailbox.hpp"
 #include "dns/make_resolver.hpp"
 #include "proxy/inbound/inbound_listener.hpp"
-#include "base/c_handles.hpp"
 #include "proxy/observe/log.hpp"
 #include "proxy/outbound/outbound_listener.hpp"
 

@@ -12,8 +12,8 @@
 #include "dns/tlsa_cache.hpp"
 #include "dns/tlsa_resolver.hpp"
 #include "proxy/inbound/inbound_settings.hpp"
-#include "proxy/outbound/outbound_settings.hpp"
 #include "proxy/observe/metrics.hpp"
+#include "proxy/outbound/outbound_settings.hpp"
 
 namespace dance::proxy {
 

@@ -11,11 +11,11 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "proxy/tls/handshake_result.hpp"
-#include "proxy/tls/tls_context.hpp"
 #include "base/time_util.hpp"
 #include "proxy/tls/dane_records.hpp"
+#include "proxy/tls/handshake_result.hpp"
 #include "proxy/tls/peer_rejection.hpp"
+#include "proxy/tls/tls_context.hpp"
 
 namespace dance::proxy {
 namespace {

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "config/config.hpp"
 #include "base/c_handles.hpp"
+#include "config/config.hpp"
 
 namespace dance::proxy {
 

@@ -9,9 +9,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "base/time_util.hpp"
 #include "proxy/net/write_now.hpp"
 #include "proxy/tls/peer_rejection.hpp"
-#include "base/time_util.hpp"
 
 namespace dance::proxy {
 UpstreamConnection::UpstreamConnection(BuffereventPtr connection, HttpParseLimits limits)

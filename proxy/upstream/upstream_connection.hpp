@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "proxy/http/http_parser_response.hpp"
 #include "base/c_handles.hpp"
+#include "proxy/http/http_parser_response.hpp"
 #include "proxy/upstream/upstream_result.hpp"
 
 namespace dance::proxy {

@@ -14,8 +14,8 @@
 #include <memory>
 #include <vector>
 
-#include "proxy/http/http_parser_core.hpp"
 #include "base/c_handles.hpp"
+#include "proxy/http/http_parser_core.hpp"
 #include "proxy/upstream/upstream_connection.hpp"
 #include "proxy/upstream/upstream_connector.hpp"
 #include "proxy/upstream/upstream_result.hpp"

@@ -23,8 +23,8 @@
 #include <event2/listener.h>
 #include <nlohmann/json.hpp>
 
-#include "proxy/http/http_server_session.hpp"
 #include "base/c_handles.hpp"
+#include "proxy/http/http_server_session.hpp"
 
 extern char** environ;
 

@@ -17,12 +17,12 @@
 #include <openssl/async.h>
 
 #include "config_test_files.hpp"
-#include "fake_resolver.hpp"
 #include "dns/tlsa_from_cert.hpp"
+#include "fake_resolver.hpp"
 #include "http_test_support.hpp"
-#include "proxy/tls/handshake_result.hpp"
 #include "proxy/auth/dane_client_verifier.hpp"
 #include "proxy/inbound/inbound_handshake.hpp"
+#include "proxy/tls/handshake_result.hpp"
 #include "proxy/tls/tls_context.hpp"
 
 using namespace dance;

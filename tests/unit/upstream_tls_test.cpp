@@ -8,10 +8,10 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "http_test_support.hpp"
-#include "tls_test_support.hpp"
 #include "base/c_handles.hpp"
+#include "http_test_support.hpp"
 #include "proxy/upstream/upstream_pool.hpp"
+#include "tls_test_support.hpp"
 
 using namespace dance;
 using namespace dance::proxy;
