@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/dns_name.hpp"
+#include "base/ip_literal.hpp"
 
 namespace dance::config {
 namespace {
@@ -42,17 +43,6 @@ std::string check_host(const std::string& host, HostRule rule, std::string& cano
 
 }  // namespace
 
-std::string canonical_ip(std::string_view text) {
-    std::string literal(text);
-    unsigned char binary[16];
-    char buffer[INET6_ADDRSTRLEN];
-    if (inet_pton(AF_INET, literal.c_str(), binary) == 1)
-        return inet_ntop(AF_INET, binary, buffer, sizeof buffer);
-    if (inet_pton(AF_INET6, literal.c_str(), binary) == 1)
-        return inet_ntop(AF_INET6, binary, buffer, sizeof buffer);
-    return "";
-}
-
 std::string parse_host_port(std::string_view text, HostRule rule, HostPort& out) {
     std::string host;
     std::string_view port_text;
@@ -80,9 +70,10 @@ std::string parse_host_port(std::string_view text, HostRule rule, HostPort& out)
 }
 
 bool is_loopback_ip(const std::string& host) {
-    unsigned char binary[16];
-    if (inet_pton(AF_INET, host.c_str(), binary) == 1) return binary[0] == 127;
-    if (inet_pton(AF_INET6, host.c_str(), binary) != 1) return false;
+    auto literal = parse_ip_literal(host);
+    if (!literal) return false;
+    const unsigned char* binary = literal->bytes.data();
+    if (literal->family == AF_INET) return binary[0] == 127;
     static constexpr unsigned char loopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     static constexpr unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (std::memcmp(binary, loopback6, 16) == 0) return true;

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/ip_literal.hpp"
 #include "config/config.hpp"
 
 namespace dance::config {
@@ -12,9 +13,6 @@ enum class HostRule { ip_only, name_only, ip_or_name };
 
 // Fills `out` (IP literals in canonical form) and returns "", or returns why the text is not usable.
 std::string parse_host_port(std::string_view text, HostRule rule, HostPort& out);
-
-// IPv4 or IPv6 literal (no brackets, no port) to canonical form; "" when it is not one.
-std::string canonical_ip(std::string_view text);
 
 bool is_loopback_ip(const std::string& host);  // 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104
 bool is_wildcard_ip(const std::string& host);  // 0.0.0.0 or ::

@@ -15,6 +15,7 @@
 
 #include "base/c_handles.hpp"
 #include "base/dns_name.hpp"
+#include "base/ip_literal.hpp"
 #include "base/loop_mailbox.hpp"
 #include "base/time_util.hpp"
 #include "dns/getdns_event_loop.hpp"
@@ -64,11 +65,6 @@ AddressResult address_failure(LookupStatus status, std::string detail) {
 std::string getdns_error(getdns_return_t rc) {
     const char* text = getdns_get_errorstr_by_id(rc);
     return text ? text : "getdns error " + std::to_string(rc);
-}
-
-bool is_ip_literal(const std::string& host) {
-    unsigned char raw[16];
-    return inet_pton(AF_INET, host.c_str(), raw) == 1 || inet_pton(AF_INET6, host.c_str(), raw) == 1;
 }
 
 class PendingHandle final : public PendingLookup {

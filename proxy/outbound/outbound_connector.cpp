@@ -4,6 +4,7 @@
 
 #include <event2/util.h>
 
+#include "base/ip_literal.hpp"
 #include "proxy/auth/server_auth_plan.hpp"
 #include "proxy/observe/handshake_report.hpp"
 #include "proxy/observe/log.hpp"
@@ -12,11 +13,6 @@
 
 namespace dance::proxy {
 namespace {
-
-bool is_ip_literal(const std::string& host) {
-    unsigned char buffer[16];
-    return evutil_inet_pton(AF_INET, host.c_str(), buffer) == 1 || evutil_inet_pton(AF_INET6, host.c_str(), buffer) == 1;
-}
 
 class OutboundConnect final : public ConnectAttempt {
 public:

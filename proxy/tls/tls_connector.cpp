@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "base/ip_literal.hpp"
 #include "base/time_util.hpp"
 #include "proxy/tls/dane_records.hpp"
 #include "proxy/tls/handshake_result.hpp"
@@ -20,35 +21,13 @@
 namespace dance::proxy {
 namespace {
 
-bool to_sockaddr(const std::string& address, uint16_t port, sockaddr_storage& storage, int& length) {
-    std::memset(&storage, 0, sizeof storage);
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
-    if (evutil_inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons(port);
-        length = sizeof(sockaddr_in);
-        return true;
-    }
-    if (evutil_inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons(port);
-        length = sizeof(sockaddr_in6);
-        return true;
-    }
-    return false;
-}
-
 class Attempt final : public TlsConnectAttempt {
 public:
     Attempt(event_base* base, SSL_CTX* ctx, TlsConnectTarget target, TlsConnectCallback done)
         : base_(base), ctx_(ctx), target_(std::move(target)), done_(std::move(done)),
           started_(std::chrono::steady_clock::now()) {}
 
-    ~Attempt() override {
-        connect_event_.reset();
-        if (socket_ >= 0) evutil_closesocket(socket_);
-    }
+    ~Attempt() override { connect_event_.reset(); }
 
     // Failures found here are reported from the loop, never from inside connect_tls().
     void start() {
@@ -64,19 +43,16 @@ public:
 private:
     // TCP first, on a raw socket: a refused connection is then told apart from a failed handshake.
     void start_tcp_connect() {
-        sockaddr_storage address;
-        int length = 0;
-        if (!to_sockaddr(target_.address, target_.port, address, length)) {
-            return fail_soon(HandshakeResult::connect_failed, "not an IP address: " + target_.address);
-        }
-        socket_ = ::socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (socket_ < 0) return fail_soon(HandshakeResult::connect_failed, evutil_socket_error_to_string(errno));
+        auto address = socket_address(target_.address, target_.port);
+        if (!address) return fail_soon(HandshakeResult::connect_failed, "not an IP address: " + target_.address);
+        socket_.reset(::socket(address->storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (!socket_) return fail_soon(HandshakeResult::connect_failed, evutil_socket_error_to_string(errno));
         int one = 1;
-        setsockopt(socket_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (::connect(socket_, reinterpret_cast<sockaddr*>(&address), length) != 0 && errno != EINPROGRESS) {
+        setsockopt(socket_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (::connect(socket_.get(), address->get(), address->length) != 0 && errno != EINPROGRESS) {
             return fail_soon(HandshakeResult::connect_failed, describe_connect_error(errno));
         }
-        connect_event_.reset(event_new(base_, socket_, EV_WRITE, tcp_connected, this));
+        connect_event_.reset(event_new(base_, socket_.get(), EV_WRITE, tcp_connected, this));
         event_add(connect_event_.get(), nullptr);
     }
 
@@ -89,14 +65,14 @@ private:
         connect_event_.reset();
         int error = 0;
         socklen_t length = sizeof error;
-        getsockopt(socket_, SOL_SOCKET, SO_ERROR, &error, &length);
+        getsockopt(socket_.get(), SOL_SOCKET, SO_ERROR, &error, &length);
         if (error != 0) return fail(HandshakeResult::connect_failed, describe_connect_error(error));
         ssl_ = ssl_owner_.get();
-        connection_.reset(bufferevent_openssl_socket_new(base_, socket_, ssl_owner_.release(),
+        connection_.reset(bufferevent_openssl_socket_new(base_, socket_.get(), ssl_owner_.release(),
                                                          BUFFEREVENT_SSL_CONNECTING,
                                                          BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS));
         if (!connection_) return fail(HandshakeResult::tls_error, "cannot create connection");
-        socket_ = -1;  // owned by the bufferevent now
+        socket_.release();  // owned by the bufferevent now
         bufferevent_openssl_set_allow_dirty_shutdown(connection_.get(), 1);
         bufferevent_setcb(connection_.get(), nullptr, nullptr, event_fired, this);
         bufferevent_enable(connection_.get(), EV_READ | EV_WRITE);
@@ -193,8 +169,7 @@ private:
         TlsConnectResult result = base_result(why, std::move(detail));
         connection_.reset();
         connect_event_.reset();
-        if (socket_ >= 0) evutil_closesocket(socket_);
-        socket_ = -1;
+        socket_.reset();
         finish(std::move(result));
     }
 
@@ -228,7 +203,7 @@ private:
     BuffereventPtr connection_;
     SslPtr ssl_owner_;    // until the bufferevent takes it
     SSL* ssl_ = nullptr;  // owned by connection_
-    evutil_socket_t socket_ = -1;
+    SocketFd socket_;
     EventPtr connect_event_;
     std::optional<HandshakeResult> early_failure_reason_;
     std::string early_failure_detail_;

@@ -1,4 +1,5 @@
 #include "proxy/upstream/upstream_tcp_connector.hpp"
+#include "base/ip_literal.hpp"
 #include "base/time_util.hpp"
 
 #include <netinet/in.h>
@@ -13,46 +14,21 @@
 namespace dance::proxy {
 namespace {
 
-struct SocketAddress {
-    sockaddr_storage storage{};
-    socklen_t length = 0;
-};
-
-std::optional<SocketAddress> parse_literal(const config::HostPort& address) {
-    SocketAddress result;
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&result.storage);
-    if (evutil_inet_pton(AF_INET, address.host.c_str(), &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons(address.port);
-        result.length = sizeof(sockaddr_in);
-        return result;
-    }
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&result.storage);
-    if (evutil_inet_pton(AF_INET6, address.host.c_str(), &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons(address.port);
-        result.length = sizeof(sockaddr_in6);
-        return result;
-    }
-    return std::nullopt;
-}
-
 class TcpConnectAttempt final : public ConnectAttempt {
 public:
     TcpConnectAttempt(event_base* base, const config::HostPort& address, std::uint32_t timeout_ms, ConnectCallback done)
         : done_(std::move(done)),
           description_(address.to_string()),
           timer_(evtimer_new(base, &TcpConnectAttempt::on_timer, this)) {
-        auto socket_address = parse_literal(address);
-        if (socket_address) {
+        auto literal = socket_address(address.host, address.port);
+        if (literal) {
             connection_.reset(bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
             bufferevent_setcb(connection_.get(), nullptr, nullptr, &TcpConnectAttempt::on_event, this);
         }
-        if (!socket_address || bufferevent_socket_connect(connection_.get(), reinterpret_cast<sockaddr*>(&socket_address->storage),
-                                                          static_cast<int>(socket_address->length)) != 0) {
+        if (!literal || bufferevent_socket_connect(connection_.get(), literal->get(), static_cast<int>(literal->length)) != 0) {
             pending_failure_ = ConnectOutcome::failed(
                 UpstreamError::connect_failed,
-                socket_address ? "connect to " + description_ + ": " + evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
+                literal ? "connect to " + description_ + ": " + evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())
                                : "not an IP address literal: " + address.host);
             connection_.reset();
             timeval now{0, 0};
