@@ -31,8 +31,10 @@ def required_binary(variable):
 
 
 @pytest.fixture(scope="module")
-def lab():
-    with DnsLab() as started:
+def lab(request):
+    """The DNS lab for one test module. A module that runs the whole chain sets INBOUND_PORT: the lab's JS
+    name then carries its TLSA record at that port (_<port>._tcp)."""
+    with DnsLab(js_port=getattr(request.module, "INBOUND_PORT", None)) as started:
         yield started
 
 
@@ -43,6 +45,14 @@ def module_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def join_server():
+    server = JoinServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_join_server():
+    """A join server of its own for one test (its records start empty)."""
     server = JoinServer()
     yield server
     server.stop()

@@ -1,4 +1,5 @@
 """Operating the sidecar: reload (SIGHUP, certificate file change), drain on SIGTERM, readiness."""
+import contextlib
 import http.client
 import json
 import os
@@ -12,16 +13,9 @@ import time
 
 import pytest
 
-from lab import DnsLab
 from processes import GOLDEN_JOINREQ, JoinServer, Sidecar, binary, free_port, post
 
 INBOUND_PORT = free_port()
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with DnsLab(js_port=INBOUND_PORT) as running:
-        yield running
 
 
 def dns_section(lab):
@@ -62,20 +56,13 @@ def make_key_pair(directory, name):
     return cert, key
 
 
-@pytest.fixture
-def join_server():
-    server = JoinServer()
-    yield server
-    server.stop()
-
-
-def test_client_certificate_rotation_under_traffic_loses_no_request(lab, join_server):
+def test_client_certificate_rotation_under_traffic_loses_no_request(lab, fresh_join_server):
     work = pathlib.Path(tempfile.mkdtemp(prefix="rotation-"))
     live_cert, live_key = work / "live.pem", work / "live.key"
     shutil.copy(lab.pki("ns-a.pem"), live_cert)
     shutil.copy(lab.pki("ns-a.key"), live_key)
     new_cert, new_key = make_key_pair(work, "ns-a-next")
-    inbound = Sidecar(inbound_config(lab, join_server.port, [lab.NAME_NS_A]), name="inbound")
+    inbound = Sidecar(inbound_config(lab, fresh_join_server.port, [lab.NAME_NS_A]), name="inbound")
     outbound = Sidecar(outbound_config(lab, live_cert, live_key), name="outbound")
     try:
         # Publish old + new first (the operator's usual rollover), then swap the files under traffic.
@@ -113,8 +100,8 @@ def test_client_certificate_rotation_under_traffic_loses_no_request(lab, join_se
         assert outbound.sanitizer_reports() == [] and inbound.sanitizer_reports() == []
 
 
-def test_broken_config_is_rejected_and_the_old_one_keeps_serving(lab, join_server):
-    inbound = Sidecar(inbound_config(lab, join_server.port, [lab.NAME_NS_A]), name="inbound")
+def test_broken_config_is_rejected_and_the_old_one_keeps_serving(lab, fresh_join_server):
+    inbound = Sidecar(inbound_config(lab, fresh_join_server.port, [lab.NAME_NS_A]), name="inbound")
     outbound = Sidecar(outbound_config(lab, lab.pki("ns-a.pem"), lab.pki("ns-a.key")), name="outbound")
     try:
         assert post(outbound_port(outbound))[0] == 200
@@ -136,12 +123,12 @@ def test_broken_config_is_rejected_and_the_old_one_keeps_serving(lab, join_serve
         assert inbound.stop() == 0
 
 
-def test_allow_list_reload_takes_effect_for_new_connections(lab, join_server):
-    inbound = Sidecar(inbound_config(lab, join_server.port, [lab.NAME_NS_B]), name="inbound")
+def test_allow_list_reload_takes_effect_for_new_connections(lab, fresh_join_server):
+    inbound = Sidecar(inbound_config(lab, fresh_join_server.port, [lab.NAME_NS_B]), name="inbound")
     outbound = Sidecar(outbound_config(lab, lab.pki("ns-a.pem"), lab.pki("ns-a.key")), name="outbound")
     try:
         assert post(outbound_port(outbound))[0] == 502
-        inbound.write_config(inbound_config(lab, join_server.port, [lab.NAME_NS_B, lab.NAME_NS_A]))
+        inbound.write_config(inbound_config(lab, fresh_join_server.port, [lab.NAME_NS_B, lab.NAME_NS_A]))
         inbound.reload()
         deadline = time.monotonic() + 10
         while inbound.metric("dance_config_reloads_total", result="ok") < 1 and time.monotonic() < deadline:
@@ -183,11 +170,23 @@ def test_backend_change_on_reload_moves_new_requests_and_finishes_the_one_in_fli
         new_backend.stop()
 
 
-def test_sigterm_lets_in_flight_requests_finish_then_exits_zero(lab):
+@contextlib.contextmanager
+def chain_to_a_slow_join_server(lab):
+    """Outbound and inbound sidecars in front of a join server that answers after 1.5 s; all stopped afterwards
+    (stop() is idempotent, and checks each sidecar's stderr for sanitizer reports)."""
     slow = JoinServer(extra=["--delay-ms", "1500"])
     inbound = Sidecar(inbound_config(lab, slow.port, [lab.NAME_NS_A]), name="inbound")
     outbound = Sidecar(outbound_config(lab, lab.pki("ns-a.pem"), lab.pki("ns-a.key")), name="outbound")
     try:
+        yield inbound, outbound
+    finally:
+        outbound.stop()
+        inbound.stop()
+        slow.stop()
+
+
+def test_sigterm_lets_in_flight_requests_finish_then_exits_zero(lab):
+    with chain_to_a_slow_join_server(lab) as (inbound, outbound):
         answers = []
         request = threading.Thread(target=lambda: answers.append(post(outbound_port(outbound))))
         request.start()
@@ -198,17 +197,10 @@ def test_sigterm_lets_in_flight_requests_finish_then_exits_zero(lab):
         assert answers and answers[0][0] == 200 and answers[0][1]["Result"]["ResultCode"] == "Success"
         assert time.monotonic() - started < 10
         assert any(event.get("event") == "draining" for event in inbound.log_events())
-    finally:
-        outbound.stop()
-        inbound.kill()
-        slow.stop()
 
 
 def test_sigterm_tells_a_keep_alive_client_to_close_in_the_answer_in_flight(lab):
-    slow = JoinServer(extra=["--delay-ms", "1500"])
-    inbound = Sidecar(inbound_config(lab, slow.port, [lab.NAME_NS_A]), name="inbound")
-    outbound = Sidecar(outbound_config(lab, lab.pki("ns-a.pem"), lab.pki("ns-a.key")), name="outbound")
-    try:
+    with chain_to_a_slow_join_server(lab) as (inbound, outbound):
         client = http.client.HTTPConnection("127.0.0.1", outbound_port(outbound), timeout=20)
         client.request("POST", "/api", body=GOLDEN_JOINREQ, headers={"Content-Type": "application/json"})
         time.sleep(0.7)  # the request is now waiting on the slow join server
@@ -219,10 +211,6 @@ def test_sigterm_tells_a_keep_alive_client_to_close_in_the_answer_in_flight(lab)
         assert answer.getheader("Connection") == "close", answer.getheaders()
         assert outbound.stop(timeout=20) == 0
         client.close()
-    finally:
-        outbound.stop()
-        inbound.stop()
-        slow.stop()
 
 
 def test_readyz_reports_an_unreachable_backend(lab):
@@ -236,10 +224,10 @@ def test_readyz_reports_an_unreachable_backend(lab):
         assert inbound.stop() == 0
 
 
-def test_a_real_prometheus_scrapes_the_running_sidecars(lab, join_server, tmp_path):
+def test_a_real_prometheus_scrapes_the_running_sidecars(lab, fresh_join_server, tmp_path):
     from test_prometheus_scrape import stop as stop_process, wait_for_value
 
-    inbound = Sidecar(inbound_config(lab, join_server.port, [lab.NAME_NS_A]), name="inbound")
+    inbound = Sidecar(inbound_config(lab, fresh_join_server.port, [lab.NAME_NS_A]), name="inbound")
     outbound = Sidecar(outbound_config(lab, lab.pki("ns-a.pem"), lab.pki("ns-a.key")), name="outbound")
     port = free_port()
     (tmp_path / "prometheus.yml").write_text(
@@ -276,7 +264,7 @@ def test_a_real_prometheus_scrapes_the_running_sidecars(lab, join_server, tmp_pa
         assert inbound.stop() == 0
 
 
-def test_kubernetes_secret_symlink_swap_reloads_the_certificate(lab, join_server):
+def test_kubernetes_secret_symlink_swap_reloads_the_certificate(lab, fresh_join_server):
     # A Secret volume: tls.crt -> ..data/tls.crt, ..data -> ..<timestamp>/; an update writes a new
     # timestamped directory and renames a new ..data symlink over the old one.
     volume = pathlib.Path(tempfile.mkdtemp(prefix="secret-volume-"))
@@ -290,7 +278,7 @@ def test_kubernetes_secret_symlink_swap_reloads_the_certificate(lab, join_server
     # The pooled connection outlives the reload only while both TLSA answers behind it are valid: cache them
     # longer than the reload takes.
     long_cache = {"max_ttl_s": 300, "negative_ttl_s": 1}
-    inbound_settings = inbound_config(lab, join_server.port, [lab.NAME_NS_A])
+    inbound_settings = inbound_config(lab, fresh_join_server.port, [lab.NAME_NS_A])
     inbound_settings["dns"] = dict(inbound_settings["dns"], cache=long_cache)
     inbound = Sidecar(inbound_settings, name="inbound")
     config = outbound_config(lab, volume / "tls.crt", volume / "tls.key")

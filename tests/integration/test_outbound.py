@@ -9,16 +9,9 @@ import time
 
 import pytest
 
-from lab import DnsLab
-from processes import JoinServer, Process, Sidecar, binary, free_port, post, wait_for_port
+from processes import Process, Sidecar, binary, free_port, post, wait_for_port
 
 INBOUND_PORT = free_port()
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with DnsLab(js_port=INBOUND_PORT) as running:
-        yield running
 
 
 def dns_section(lab, **extra):
@@ -51,13 +44,6 @@ def outbound_config(lab, upstream_port=INBOUND_PORT, connect_to="", server_auth=
 
 def outbound_port(sidecar):
     return int(sidecar.config["outbound"][0]["listen"].rsplit(":", 1)[1])
-
-
-@pytest.fixture(scope="module")
-def join_server():
-    server = JoinServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
