@@ -3,6 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -56,6 +57,17 @@ PrivateKey read_private_key(const std::filesystem::path& path) {
     ERR_clear_error();
     if (!result.key) result.error = "no usable PEM private key in " + quoted(path) + " (encrypted keys are not supported)";
     return result;
+}
+
+std::string why_not_a_ca_bundle(const std::filesystem::path& path) {
+    std::string why = read_certificate_chain(path).error;
+    if (!why.empty()) return why;
+    std::unique_ptr<X509_STORE, FreeWith<X509_STORE_free>> store(X509_STORE_new());
+    ERR_clear_error();
+    if (store && X509_STORE_load_file(store.get(), path.c_str()) == 1) return "";
+    const char* reason = ERR_reason_error_string(ERR_peek_error());
+    ERR_clear_error();
+    return "cannot load " + quoted(path) + " as a CA bundle: " + (reason ? reason : "unknown OpenSSL error");
 }
 
 std::string why_key_does_not_match(X509* certificate, EVP_PKEY* key) {

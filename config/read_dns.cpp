@@ -1,5 +1,5 @@
-#include "config/section_readers.hpp"
 #include "config/name_values.hpp"
+#include "config/section_readers.hpp"
 #include "config/yaml_values.hpp"
 
 namespace dance::config {

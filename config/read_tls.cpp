@@ -41,7 +41,7 @@ bool read_path(const YamlMap& map, std::string_view key, std::filesystem::path& 
 void read_file_path(const YamlMap& map, std::string_view key, std::string& out, bool must_hold_certificates) {
     std::filesystem::path path;
     if (!read_path(map, key, path, false)) return;
-    std::string why = must_hold_certificates ? read_certificate_chain(path).error : why_unreadable(path);
+    std::string why = must_hold_certificates ? why_not_a_ca_bundle(path) : why_unreadable(path);
     if (!why.empty()) {
         map.context().report(map.path_of(key), why);
         return;

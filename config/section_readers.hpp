@@ -17,7 +17,7 @@ void read_outbound_listeners(const YamlMap& root, std::vector<OutboundListener>&
 // tls: {cert, key} (+ client_id for outbound): readable PEM files, and the key matches the certificate.
 void read_tls_files(const YamlMap& listener, TlsFiles& out, bool outbound);
 // An optional file path (CA bundle, trust anchors); stored absolute; `must_hold_certificates` also
-// parses it as a PEM certificate bundle.
+// loads it as a PEM CA bundle, the way OpenSSL (and getdns) will.
 void read_file_path(const YamlMap& map, std::string_view key, std::string& out, bool must_hold_certificates);
 
 // Checks across sections: listen addresses and listener names in use twice.

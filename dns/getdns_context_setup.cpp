@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "config/pem_files.hpp"
+
 namespace dance::dns {
 namespace {
 
@@ -70,6 +72,18 @@ void set_upstreams(getdns_context* context, const config::DnsConfig& config) {
 
 constexpr uint64_t dot_idle_timeout_ms = 10000;
 
+// getdns reads the CA file only when it first connects, and if it cannot load it, trusts the system
+// store instead without a word. So the file is checked here, where a failure still stops the resolver.
+void set_tls_ca_file(getdns_context* context, const std::string& path) {
+    if (path.empty()) return;  // the system store, as configured
+    if (std::string why = config::why_not_a_ca_bundle(path); !why.empty())
+        throw ResolverSetupError("dns.tls_ca_file: " + why);
+    check(getdns_context_set_tls_ca_file(context, path.c_str()), "dns.tls_ca_file");
+    const char* held = nullptr;
+    if (getdns_context_get_tls_ca_file(context, &held) != GETDNS_RETURN_GOOD || !held || path != held)
+        throw ResolverSetupError("dns.tls_ca_file: getdns did not keep " + path);
+}
+
 // DNS over TLS and nothing else: no fallback to plaintext, and a resolver that cannot prove it is
 // tls_auth_name (a certificate chaining to tls_ca_file, or the system store) gets no query.
 void set_tls_only(getdns_context* context, const config::DnsConfig& config) {
@@ -78,8 +92,7 @@ void set_tls_only(getdns_context* context, const config::DnsConfig& config) {
     getdns_transport_list_t tls_only[] = {GETDNS_TRANSPORT_TLS};
     check(getdns_context_set_dns_transport_list(context, 1, tls_only), "dns.transport");
     check(getdns_context_set_tls_authentication(context, GETDNS_AUTHENTICATION_REQUIRED), "dns.tls_auth_name");
-    if (!config.tls_ca_file.empty())
-        check(getdns_context_set_tls_ca_file(context, config.tls_ca_file.c_str()), "dns.tls_ca_file");
+    set_tls_ca_file(context, config.tls_ca_file);
     // Keep the connection between lookups: a new one per lookup costs a handshake, and unbound's
     // session tickets ahead of the answer meet Nagle and a delayed ACK (+40 ms per lookup, measured).
     check(getdns_context_set_idle_timeout(context, dot_idle_timeout_ms), "DoT idle timeout");

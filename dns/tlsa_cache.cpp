@@ -11,7 +11,18 @@ TlsaCache::TlsaCache(const config::DnsCacheConfig& config, size_t shard_count, N
     // Never more shards than entries, so the per-shard bounds add up to at most max_entries.
     shard_count = std::max<size_t>(1, std::min<size_t>(shard_count, config.max_entries));
     entries_per_shard_ = config.max_entries / shard_count;
+    negative_entries_per_shard_ = entries_per_shard_ == 0 ? 0 : std::max<size_t>(1, entries_per_shard_ / 4);
     for (size_t i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<Shard>());
+}
+
+void TlsaCache::Shard::erase(std::unordered_map<std::string, Entry>::iterator entry) {
+    lru_of(entry->second).erase(entry->second.lru_position);
+    entries.erase(entry);
+}
+
+void TlsaCache::Shard::evict_oldest(Lru& lru) {
+    entries.erase(lru.back());
+    lru.pop_back();
 }
 
 TlsaCache::Shard& TlsaCache::shard_for(const std::string& key) {
@@ -40,11 +51,11 @@ std::optional<TlsaResult> TlsaCache::find_locked(Shard& shard, const std::string
     if (found == shard.entries.end()) return std::nullopt;
     Entry& entry = found->second;
     if (now >= entry.expires) {
-        shard.lru.erase(entry.lru_position);
-        shard.entries.erase(found);
+        shard.erase(found);
         return std::nullopt;
     }
-    shard.lru.splice(shard.lru.begin(), shard.lru, entry.lru_position);
+    Lru& lru = shard.lru_of(entry);
+    lru.splice(lru.begin(), lru, entry.lru_position);
     TlsaResult result = entry.result;
     result.from_cache = true;
     auto left = std::chrono::ceil<std::chrono::seconds>(entry.expires - now);
@@ -53,25 +64,34 @@ std::optional<TlsaResult> TlsaCache::find_locked(Shard& shard, const std::string
     return result;
 }
 
+// Secure answers take room from negative ones first: a negative answer is cheap to learn again and
+// lives only negative_ttl_s, and every one of them may be a name a client invented.
+bool TlsaCache::make_room_locked(Shard& shard, bool negative) const {
+    if (!negative) {
+        while (shard.entries.size() >= entries_per_shard_)
+            shard.evict_oldest(shard.negative_lru.empty() ? shard.secure_lru : shard.negative_lru);
+        return true;
+    }
+    auto full = [&] {
+        return shard.negative_lru.size() >= negative_entries_per_shard_ || shard.entries.size() >= entries_per_shard_;
+    };
+    while (full() && !shard.negative_lru.empty()) shard.evict_oldest(shard.negative_lru);
+    return !full();
+}
+
 void TlsaCache::store_locked(Shard& shard, const std::string& key, const TlsaResult& result,
                              Clock::time_point now) {
     auto lifetime = lifetime_of(result);
     if (!lifetime || lifetime->count() == 0 || entries_per_shard_ == 0) return;
+    // The new answer replaces the old one, which may sit in the other LRU list.
+    if (auto found = shard.entries.find(key); found != shard.entries.end()) shard.erase(found);
+    bool negative = result.status != LookupStatus::secure;
+    if (!make_room_locked(shard, negative)) return;
     TlsaResult stored = result;
     stored.from_cache = false;
-    auto found = shard.entries.find(key);
-    if (found != shard.entries.end()) {
-        found->second.result = std::move(stored);
-        found->second.expires = now + *lifetime;
-        shard.lru.splice(shard.lru.begin(), shard.lru, found->second.lru_position);
-        return;
-    }
-    while (shard.entries.size() >= entries_per_shard_) {
-        shard.entries.erase(shard.lru.back());
-        shard.lru.pop_back();
-    }
-    shard.lru.push_front(key);
-    shard.entries.emplace(key, Entry{std::move(stored), now + *lifetime, shard.lru.begin()});
+    Lru& lru = negative ? shard.negative_lru : shard.secure_lru;
+    lru.push_front(key);
+    shard.entries.emplace(key, Entry{std::move(stored), now + *lifetime, negative, lru.begin()});
 }
 
 std::optional<TlsaResult> TlsaCache::find(std::string_view name) {

@@ -1,8 +1,12 @@
 // Process-wide cache of TLSA lookup results, shared by every worker thread's resolver.
 //
-// Sharded by name hash, each shard with its own mutex and LRU list, so cache hits on different names
+// Sharded by name hash, each shard with its own mutex and LRU lists, so cache hits on different names
 // rarely contend. Also coordinates single-flight: while one lookup of a name is under way, later
 // lookups of that name (from any thread) wait for its result instead of querying again.
+//
+// Negative answers (insecure, bogus, NXDOMAIN, NODATA) have their own LRU list, a quarter of each
+// shard (at least one entry), and never evict a secure answer: a client under a wildcard allow entry
+// can invent names without end, and their NXDOMAINs must not push real peers out of the cache.
 #pragma once
 
 #include <chrono>
@@ -38,7 +42,9 @@ public:
     std::optional<TlsaResult> find(std::string_view name);
 
     // Stores by policy: secure for min(result.ttl, max_ttl_s); insecure, bogus, nxdomain and nodata for
-    // negative_ttl_s; timeout and error never. Evicts the least recently used entries beyond the bound.
+    // negative_ttl_s; timeout and error never. Beyond a shard's bound a secure answer evicts the least
+    // recently used negative answer, else the least recently used secure one; a negative answer evicts
+    // only negative ones, and is not kept when secure answers fill the shard.
     void store(std::string_view name, const TlsaResult& result);
 
     enum class Role { cached, leader, follower };
@@ -58,25 +64,34 @@ public:
     size_t flights() const;
 
 private:
+    using Lru = std::list<std::string>;  // most recently used first
     struct Entry {
         TlsaResult result;
         Clock::time_point expires;
-        std::list<std::string>::iterator lru_position;
+        bool negative;
+        Lru::iterator lru_position;
     };
     struct Shard {
         mutable std::mutex mutex;
-        std::unordered_map<std::string, Entry> entries;
-        std::list<std::string> lru;  // most recently used first
+        std::unordered_map<std::string, Entry> entries;  // secure_lru and negative_lru together
+        Lru secure_lru;
+        Lru negative_lru;
         std::unordered_map<std::string, std::vector<Waiter>> flights;
+
+        Lru& lru_of(const Entry& entry) { return entry.negative ? negative_lru : secure_lru; }
+        void erase(std::unordered_map<std::string, Entry>::iterator entry);
+        void evict_oldest(Lru& lru);
     };
 
     Shard& shard_for(const std::string& key);
     std::optional<TlsaResult> find_locked(Shard& shard, const std::string& key, Clock::time_point now);
     void store_locked(Shard& shard, const std::string& key, const TlsaResult& result, Clock::time_point now);
+    bool make_room_locked(Shard& shard, bool negative) const;
     std::optional<std::chrono::seconds> lifetime_of(const TlsaResult& result) const;
 
     config::DnsCacheConfig config_;
     size_t entries_per_shard_;
+    size_t negative_entries_per_shard_;
     Now now_;
     std::vector<std::unique_ptr<Shard>> shards_;
 };

@@ -1,4 +1,4 @@
-// TlsaCache alone: lifetimes, LRU bound, single-flight, concurrency. No network.
+// TlsaCache alone: lifetimes, LRU bounds (negative answers apart), single-flight, concurrency. No network.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -127,6 +127,70 @@ TEST_CASE("LRU eviction keeps the most recently used entries within max_entries"
     CHECK(cache.find("one.test"));
     CHECK(cache.find("three.test"));
     CHECK(cache.find("four.test"));
+}
+
+TEST_CASE("distinct negative answers without end never evict a secure answer") {
+    // A client under a wildcard allow entry invents names; each one ends as NXDOMAIN (or bogus, ...).
+    for (size_t shards : {size_t{1}, size_t{16}}) {
+        CAPTURE(shards);
+        TlsaCache cache(cache_config(1600), shards);
+        for (int i = 0; i < 200; ++i) cache.store("peer" + std::to_string(i) + ".test", secure(300));
+        for (int i = 0; i < 20000; ++i) {
+            auto status = i % 2 ? LookupStatus::nxdomain : LookupStatus::bogus;
+            cache.store("invented" + std::to_string(i) + ".wild.test", with_status(status));
+        }
+        int peers_cached = 0;
+        for (int i = 0; i < 200; ++i) peers_cached += cache.find("peer" + std::to_string(i) + ".test") ? 1 : 0;
+        CHECK(peers_cached == 200);
+        CHECK(cache.size() <= 200 + 1600 / 4);
+        CHECK(cache.find("invented19999.wild.test"));  // still cached, just bounded
+    }
+}
+
+TEST_CASE("negative answers are bounded to a quarter of the cache, least recently used out first") {
+    FakeClock clock;
+    TlsaCache cache(cache_config(40), 1, clock.function());
+    for (int i = 0; i < 10; ++i) cache.store("n" + std::to_string(i) + ".test", with_status(LookupStatus::nxdomain));
+    CHECK(cache.size() == 10);
+    REQUIRE(cache.find("n0.test"));  // now the most recently used negative answer
+    cache.store("n10.test", with_status(LookupStatus::nodata));
+    CHECK(cache.size() == 10);
+    CHECK(cache.find("n0.test"));
+    CHECK_FALSE(cache.find("n1.test"));
+    CHECK(cache.find("n10.test"));
+    CHECK(cache.find("n10.test")->status == LookupStatus::nodata);
+}
+
+TEST_CASE("a full shard: secure answers take the room of negative ones first, then of older secure ones") {
+    TlsaCache cache(cache_config(8), 1);  // 8 entries, at most 2 negative
+    cache.store("bad1.test", with_status(LookupStatus::insecure));
+    cache.store("bad2.test", with_status(LookupStatus::nxdomain));
+    for (int i = 1; i <= 6; ++i) cache.store("s" + std::to_string(i) + ".test", secure(300));
+    CHECK(cache.size() == 8);
+    cache.store("s7.test", secure(300));
+    CHECK_FALSE(cache.find("bad1.test"));
+    CHECK(cache.find("bad2.test"));
+    cache.store("s8.test", secure(300));
+    CHECK_FALSE(cache.find("bad2.test"));
+    REQUIRE(cache.find("s1.test"));  // now the most recently used secure answer
+    cache.store("s9.test", secure(300));
+    CHECK(cache.size() == 8);
+    CHECK_FALSE(cache.find("s2.test"));
+    for (int i : {1, 3, 4, 5, 6, 7, 8, 9}) CHECK(cache.find("s" + std::to_string(i) + ".test"));
+    cache.store("bad3.test", with_status(LookupStatus::bogus));  // no room that is not secure: not kept
+    CHECK_FALSE(cache.find("bad3.test"));
+    CHECK(cache.size() == 8);
+}
+
+TEST_CASE("a name's new answer replaces its old one, secure or negative") {
+    TlsaCache cache(cache_config(8), 1);
+    cache.store("flip.test", secure(300));
+    cache.store("flip.test", with_status(LookupStatus::bogus));
+    CHECK(cache.find("flip.test")->status == LookupStatus::bogus);
+    cache.store("flip.test", secure(300, 0xcd));
+    REQUIRE(cache.find("flip.test"));
+    CHECK(cache.find("flip.test")->records == secure(1, 0xcd).records);
+    CHECK(cache.size() == 1);
 }
 
 TEST_CASE("the bound holds across shards and max_entries 0 disables caching") {

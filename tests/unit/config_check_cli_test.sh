@@ -41,6 +41,40 @@ else
   fail "five mistakes: status $status, stdout '$out', stderr '$err'"
 fi
 
+# DNS over TLS: a CA file getdns could not load would make it trust the system store instead.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=resolver ca" \
+  -keyout dot-ca.key -out dot-ca.pem >/dev/null 2>&1
+{ cat dot-ca.pem; printf -- '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'; } >damaged-ca.pem
+dot_config() {  # CA_FILE
+  cat >dot.yaml <<EOF
+dns:
+  mode: trust-ad
+  resolvers: ["127.0.0.1:853"]
+  transport: tls
+  tls_auth_name: resolver.example
+  tls_ca_file: $1
+outbound:
+  - {name: to-js, listen: "127.0.0.1:8003", upstream: "js.example:8003",
+     tls: {cert: ns.pem, key: ns.key, client_id: "_c.example"}}
+EOF
+}
+dot_config dot-ca.pem
+run_check -c dot.yaml
+[ "$status" = 0 ] && grep -qx "dns: mode trust-ad over tls to 127.0.0.1:853" stdout \
+  && ok "DoT with a CA file" || fail "DoT with a CA file: status $status, stdout '$out', stderr '$err'"
+for case in "missing-ca.pem|cannot read file \"missing-ca.pem\": No such file or directory" \
+            "ns.key|no PEM certificate in \"ns.key\"" \
+            "damaged-ca.pem|cannot load \"damaged-ca.pem\" as a CA bundle: wrong tag"; do
+  dot_config "${case%%|*}"
+  run_check -c dot.yaml
+  expected="dot.yaml:6:16: dns.tls_ca_file: ${case#*|}"
+  if [ "$status" = 2 ] && [ -z "$out" ] && [ "$err" = "$expected" ]; then
+    ok "DoT CA file ${case%%|*}: exit 2, located"
+  else
+    fail "DoT CA file ${case%%|*}: status $status, stdout '$out', stderr '$err'"
+  fi
+done
+
 run_check -c "$work/nothere.yaml"
 if [ "$status" = 2 ] && [ "$err" = "$work/nothere.yaml: cannot read file: No such file or directory" ]; then
   ok "missing file"

@@ -33,6 +33,9 @@ public:
         dance::test::write_key_pem(path() / "ns.key", ns_key.get());
         dance::test::write_certificate_pem(path() / "ca.pem", ca.get());
         dance::test::write_text(path() / "notacert.pem", "this is not PEM\n");
+        // ca.pem, then a block OpenSSL's CA loader refuses (and with it the whole file).
+        std::string damaged_block = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        dance::test::write_text(path() / "damaged-ca.pem", dance::test::read_text(path() / "ca.pem") + damaged_block);
         dance::test::write_text(path() / "root.key", ". IN DS 20326 8 2 e06d44b80b8f1d39a95c0b0d7c65d08458e880409bbc683457104237c7f8ec8d\n");
         for (const auto& entry : fs::directory_iterator(DANCE_TEST_CONFIG_DIR))
             fs::copy_file(entry.path(), path() / entry.path().filename());
