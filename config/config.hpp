@@ -70,7 +70,7 @@ struct ClientAuthConfig {
 };
 
 struct InboundTimeouts {
-    uint32_t handshake_ms = 10000;
+    uint32_t handshake_ms = 5000;
     uint32_t idle_ms = 60000;
     uint32_t backend_ms = 5000;
 };
@@ -86,6 +86,8 @@ struct InboundListener {
     uint32_t max_connections = 10000;
     uint32_t max_body_bytes = 1024 * 1024;
     uint32_t max_pending_dns = 1024;  // handshakes paused on a TLSA lookup, per worker
+    uint32_t max_handshakes = 1000;   // connections still in their handshake, per worker; the oldest makes room
+    uint32_t max_handshakes_per_source = 0;  // per client address, per worker; 0 = no limit
 };
 
 enum class ServerAuth { dane, pkix, dane_or_pkix };

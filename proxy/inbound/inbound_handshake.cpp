@@ -66,6 +66,12 @@ void InboundHandshake::start() {
     drive();
 }
 
+bool InboundHandshake::still_in_client_hello() const {
+    if (!ssl_) return false;
+    OSSL_HANDSHAKE_STATE state = SSL_get_state(ssl_.get());
+    return state == TLS_ST_BEFORE || state == TLS_ST_SR_CLNT_HELLO;
+}
+
 void InboundHandshake::drive() {
     ERR_clear_error();
     int rc = SSL_do_handshake(ssl_.get());

@@ -52,6 +52,8 @@ public:
     InboundHandshake& operator=(const InboundHandshake&) = delete;
 
     void start();
+    // The client has not yet sent a whole ClientHello: nothing about it is known, nothing was spent on it.
+    bool still_in_client_hello() const;
 
     int on_client_name(SSL* ssl, const ParsedClientName& client_name, int* alert) override;
     int on_verify(int preverify_ok, X509_STORE_CTX* store);

@@ -1,13 +1,14 @@
 #include "proxy/inbound/inbound_listener.hpp"
 
-#include "proxy/auth/dane_client_verifier.hpp"
-#include "proxy/observe/handshake_report.hpp"
+#include <list>
 
 #include <event2/bufferevent_ssl.h>
 
+#include "proxy/auth/dane_client_verifier.hpp"
 #include "proxy/lorawan/lorawan_answer.hpp"
 #include "proxy/lorawan/lorawan_message.hpp"
 #include "proxy/net/listen_socket.hpp"
+#include "proxy/observe/handshake_report.hpp"
 #include "proxy/observe/log.hpp"
 #include "proxy/relay/request_relay.hpp"
 #include "proxy/tls/handshake_result.hpp"
@@ -18,6 +19,8 @@ namespace dance::proxy {
 struct InboundListener::Handshaking {
     std::shared_ptr<const InboundSettings> settings;
     std::string peer;
+    std::string source;                         // the peer's address without its port
+    std::list<Handshaking*>::iterator age;      // place in handshake_age_, oldest first
     std::unique_ptr<InboundHandshake> handshake;
 };
 
@@ -83,8 +86,12 @@ InboundListener::InboundListener(event_base* base, dns::TlsaResolver& resolver,
 InboundListener::~InboundListener() { close_all(); }
 
 bool InboundListener::start(std::string& error) {
-    listener_ = listen_on(base_, settings_.get()->config.listen, accepted, this, error);
-    return listener_ != nullptr;
+    listener_ = std::make_unique<AcceptingSocket>(
+        [this](evutil_socket_t fd, sockaddr* peer) { accept_connection(fd, peer_to_string(peer)); },
+        [this] { metrics_.connection_rejected("accept_error"); });
+    if (listener_->listen(base_, settings_.get()->config.listen, error)) return true;
+    listener_.reset();
+    return false;
 }
 
 void InboundListener::stop_accepting() { listener_.reset(); }
@@ -96,27 +103,31 @@ size_t InboundListener::drain_connections() {
 
 void InboundListener::close_all() {
     listener_.reset();
-    while (!handshakes_.empty()) {
-        handshakes_.erase(handshakes_.begin());
-        release_connection_slot();
-    }
+    while (!handshake_age_.empty()) forget_handshake(handshake_age_.front());
     while (!sessions_.empty()) {
         sessions_.erase(sessions_.begin());
         release_connection_slot();
     }
 }
 
-void InboundListener::accepted(evconnlistener*, evutil_socket_t fd, sockaddr* address, int, void* self) {
-    static_cast<InboundListener*>(self)->accept_connection(fd, peer_to_string(address));
-}
-
 void InboundListener::accept_connection(evutil_socket_t fd, std::string peer) {
     auto settings = settings_.get();
-    if (open_connections_.fetch_add(1) >= settings->config.max_connections) {
+    const config::InboundListener& config = settings->config;
+    std::string source = peer.substr(0, peer.rfind(':'));
+    uint32_t per_source = config.max_handshakes_per_source;
+    if (per_source != 0 && handshakes_by_source_[source] >= per_source) {
+        return refuse_connection(fd, "max_handshakes_per_source");
+    }
+    // Connections still in their handshake make room for new ones, oldest first: a flood of stalled
+    // handshakes (a few bytes of ClientHello each) cannot lock out a client that completes its handshake.
+    bool full = open_connections_.load() >= config.max_connections;
+    if (!handshake_age_.empty() && (handshakes_.size() >= config.max_handshakes || full)) {
+        metrics_.connection_rejected("max_handshakes");
+        forget_handshake(eviction_candidate());
+    }
+    if (open_connections_.fetch_add(1) >= config.max_connections) {
         open_connections_.fetch_sub(1);
-        metrics_.connection_rejected("max_connections");
-        evutil_closesocket(fd);
-        return;
+        return refuse_connection(fd, "max_connections");
     }
     metrics_.connection_opened();
     evutil_make_socket_nonblocking(fd);
@@ -125,6 +136,9 @@ void InboundListener::accept_connection(evutil_socket_t fd, std::string peer) {
     Handshaking* key = entry.get();
     entry->settings = settings;
     entry->peer = std::move(peer);
+    entry->source = std::move(source);
+    entry->age = handshake_age_.insert(handshake_age_.end(), key);
+    ++handshakes_by_source_[entry->source];
     entry->handshake = std::make_unique<InboundHandshake>(
         base_, settings->tls.get(), fd, settings->policy,
         std::make_unique<DaneClientVerifier>(settings->policy, resolver_, dns_budget_),
@@ -136,11 +150,46 @@ void InboundListener::accept_connection(evutil_socket_t fd, std::string peer) {
     handshake.start();
 }
 
-void InboundListener::on_handshake_done(Handshaking* key, HandshakeOutcome outcome, SslPtr ssl,
-                                        evutil_socket_t fd) {
+void InboundListener::refuse_connection(evutil_socket_t fd, std::string_view reason) {
+    metrics_.connection_rejected(reason);
+    evutil_closesocket(fd);
+}
+
+// Takes a handshake out of the books; returns it so the caller decides when it is destroyed (destroying an
+// unfinished one closes its socket and releases its OpenSSL job).
+std::unique_ptr<InboundListener::Handshaking> InboundListener::unlist_handshake(Handshaking* key) {
     auto found = handshakes_.find(key);
     std::unique_ptr<Handshaking> entry = std::move(found->second);
     handshakes_.erase(found);
+    handshake_age_.erase(entry->age);
+    if (auto source = handshakes_by_source_.find(entry->source); source != handshakes_by_source_.end()) {
+        if (--source->second == 0) handshakes_by_source_.erase(source);
+    }
+    return entry;
+}
+
+// The oldest handshake whose client has not even sent a whole ClientHello (a stalled or slowloris client
+// costs nothing to drop, and a client that got this far is likely to finish); else the oldest one. The scan
+// is bounded: under a flood the oldest entries are the stalled ones.
+InboundListener::Handshaking* InboundListener::eviction_candidate() const {
+    constexpr int scan_limit = 64;
+    int scanned = 0;
+    for (Handshaking* entry : handshake_age_) {
+        if (entry->handshake->still_in_client_hello()) return entry;
+        if (++scanned == scan_limit) break;
+    }
+    return handshake_age_.front();
+}
+
+// An unfinished handshake, ended from outside (eviction, shutdown): destroyed at once.
+void InboundListener::forget_handshake(Handshaking* key) {
+    unlist_handshake(key).reset();
+    release_connection_slot();
+}
+
+void InboundListener::on_handshake_done(Handshaking* key, HandshakeOutcome outcome, SslPtr ssl,
+                                        evutil_socket_t fd) {
+    std::unique_ptr<Handshaking> entry = unlist_handshake(key);
     report_handshake(metrics_, {outcome.reason, outcome.seconds, entry->peer, outcome.client_name, outcome.detail});
     if (outcome.reason != HandshakeResult::ok) {
         closer_.close(fd);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 #include "proxy/inbound/inbound_handshake.hpp"
 #include "proxy/inbound/inbound_settings.hpp"
 #include "proxy/net/lingering_close.hpp"
+#include "proxy/net/listen_socket.hpp"
 #include "proxy/observe/metrics.hpp"
 #include "proxy/upstream/upstream_pool.hpp"
 
@@ -39,8 +41,11 @@ private:
     struct Handshaking;
     struct Established;
 
-    static void accepted(evconnlistener*, evutil_socket_t fd, sockaddr* address, int, void* self);
     void accept_connection(evutil_socket_t fd, std::string peer);
+    void refuse_connection(evutil_socket_t fd, std::string_view reason);
+    std::unique_ptr<Handshaking> unlist_handshake(Handshaking* key);
+    void forget_handshake(Handshaking* key);
+    Handshaking* eviction_candidate() const;
     void on_handshake_done(Handshaking* entry, HandshakeOutcome outcome, SslPtr ssl, evutil_socket_t fd);
     void start_session(std::shared_ptr<const InboundSettings> settings, HandshakeOutcome outcome, SslPtr ssl,
                        evutil_socket_t fd, std::string peer);
@@ -60,8 +65,10 @@ private:
     ListenerMetrics& metrics_;
     std::atomic<uint32_t>& open_connections_;  // this listener, all workers
     PendingDnsBudget dns_budget_;
-    ListenerPtr listener_;
+    std::unique_ptr<AcceptingSocket> listener_;
     std::unordered_map<Handshaking*, std::unique_ptr<Handshaking>> handshakes_;
+    std::list<Handshaking*> handshake_age_;  // oldest first: the first to make room
+    std::unordered_map<std::string, uint32_t> handshakes_by_source_;
     std::unordered_map<Established*, std::unique_ptr<Established>> sessions_;
     std::vector<std::unique_ptr<Handshaking>> finished_handshakes_;
     EventPtr reap_event_;

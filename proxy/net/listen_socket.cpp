@@ -8,21 +8,45 @@
 
 namespace dance::proxy {
 
-ListenerPtr listen_on(event_base* base, const config::HostPort& address, evconnlistener_cb on_accept, void* arg,
-                      std::string& error) {
+AcceptingSocket::AcceptingSocket(OnAccept on_accept, std::function<void()> on_accept_error)
+    : on_accept_(std::move(on_accept)), on_accept_error_(std::move(on_accept_error)) {}
+
+bool AcceptingSocket::listen(event_base* base, const config::HostPort& address, std::string& error) {
     sockaddr_storage storage{};
     int length = sizeof storage;
     std::string text = address.to_string();
     if (evutil_parse_sockaddr_port(text.c_str(), reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
         error = "not an IP address and port: " + text;
-        return nullptr;
+        return false;
     }
     constexpr unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT |
                                LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DEFERRED_ACCEPT;
-    ListenerPtr listener(
-        evconnlistener_new_bind(base, on_accept, arg, flags, 1024, reinterpret_cast<sockaddr*>(&storage), length));
-    if (!listener) error = "cannot listen on " + text + ": " + std::strerror(errno);
-    return listener;
+    listener_.reset(evconnlistener_new_bind(base, &AcceptingSocket::accepted, this, flags, 1024,
+                                            reinterpret_cast<sockaddr*>(&storage), length));
+    if (!listener_) {
+        error = "cannot listen on " + text + ": " + std::strerror(errno);
+        return false;
+    }
+    evconnlistener_set_error_cb(listener_.get(), &AcceptingSocket::accept_failed);
+    resume_timer_.reset(evtimer_new(base, &AcceptingSocket::resume, this));
+    return true;
+}
+
+void AcceptingSocket::accepted(evconnlistener*, evutil_socket_t fd, sockaddr* peer, int, void* self) {
+    static_cast<AcceptingSocket*>(self)->on_accept_(fd, peer);
+}
+
+void AcceptingSocket::accept_failed(evconnlistener*, void* self) {
+    auto& me = *static_cast<AcceptingSocket*>(self);
+    int error = EVUTIL_SOCKET_ERROR();
+    if (me.on_accept_error_) me.on_accept_error_();
+    if (error != EMFILE && error != ENFILE && error != ENOBUFS && error != ENOMEM) return;  // transient: go on
+    evconnlistener_disable(me.listener_.get());
+    evtimer_add(me.resume_timer_.get(), &accept_backoff);
+}
+
+void AcceptingSocket::resume(evutil_socket_t, short, void* self) {
+    evconnlistener_enable(static_cast<AcceptingSocket*>(self)->listener_.get());
 }
 
 void set_no_delay(evutil_socket_t fd) {

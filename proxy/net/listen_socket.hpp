@@ -1,6 +1,8 @@
 // A listening TCP socket per worker (SO_REUSEPORT: the kernel spreads connections across workers).
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 
 #include <event2/listener.h>
@@ -10,9 +12,32 @@
 
 namespace dance::proxy {
 
-// Binds host:port (IP literal) on `base`; null + error on failure.
-ListenerPtr listen_on(event_base* base, const config::HostPort& address, evconnlistener_cb on_accept, void* arg,
-                      std::string& error);
+// A bound listener that survives running out of descriptors: when accept() fails with EMFILE, ENFILE,
+// ENOBUFS or ENOMEM the pending connection stays in the kernel's queue, so the socket stays readable and a
+// plain evconnlistener would spin at 100% CPU. Instead it pauses accepting for `accept_backoff`, tells
+// `on_accept_error` (a metric), and tries again; it never stops for good.
+class AcceptingSocket {
+public:
+    using OnAccept = std::function<void(evutil_socket_t fd, sockaddr* peer)>;
+    static constexpr timeval accept_backoff{0, 100000};
+
+    AcceptingSocket(OnAccept on_accept, std::function<void()> on_accept_error);
+    AcceptingSocket(const AcceptingSocket&) = delete;
+    AcceptingSocket& operator=(const AcceptingSocket&) = delete;
+
+    // Binds host:port (IP literal) on `base`; false + error on failure.
+    bool listen(event_base* base, const config::HostPort& address, std::string& error);
+
+private:
+    static void accepted(evconnlistener*, evutil_socket_t fd, sockaddr* peer, int, void* self);
+    static void accept_failed(evconnlistener*, void* self);
+    static void resume(evutil_socket_t, short, void* self);
+
+    OnAccept on_accept_;
+    std::function<void()> on_accept_error_;
+    ListenerPtr listener_;
+    EventPtr resume_timer_;
+};
 
 // Request/response traffic: without TCP_NODELAY, Nagle + delayed ACK can hold an answer's last segment
 // for 40 ms.

@@ -27,8 +27,12 @@ OutboundListener::OutboundListener(event_base* base, dns::TlsaResolver& resolver
 OutboundListener::~OutboundListener() { close_all(); }
 
 bool OutboundListener::start(std::string& error) {
-    listener_ = listen_on(base_, settings_.get()->config.listen, accepted, this, error);
-    return listener_ != nullptr;
+    listener_ = std::make_unique<AcceptingSocket>(
+        [this](evutil_socket_t fd, sockaddr* peer) { accept_connection(fd, peer_to_string(peer)); },
+        [this] { metrics_.connection_rejected("accept_error"); });
+    if (listener_->listen(base_, settings_.get()->config.listen, error)) return true;
+    listener_.reset();
+    return false;
 }
 
 void OutboundListener::stop_accepting() { listener_.reset(); }
@@ -43,10 +47,6 @@ void OutboundListener::close_all() {
         clients_.erase(clients_.begin());
         metrics_.connection_closed();
     }
-}
-
-void OutboundListener::accepted(evconnlistener*, evutil_socket_t fd, sockaddr* address, int, void* self) {
-    static_cast<OutboundListener*>(self)->accept_connection(fd, peer_to_string(address));
 }
 
 void OutboundListener::accept_connection(evutil_socket_t fd, std::string peer) {

@@ -9,6 +9,7 @@
 #include "base/c_handles.hpp"
 #include "dns/tlsa_resolver.hpp"
 #include "proxy/http/http_server_session.hpp"
+#include "proxy/net/listen_socket.hpp"
 #include "proxy/observe/metrics.hpp"
 #include "proxy/outbound/outbound_settings.hpp"
 #include "proxy/upstream/upstream_pool.hpp"
@@ -35,7 +36,6 @@ private:
         std::unique_ptr<HttpServerSession> session;
     };
 
-    static void accepted(evconnlistener*, evutil_socket_t fd, sockaddr* address, int, void* self);
     void accept_connection(evutil_socket_t fd, std::string peer);
     void on_request(Client& client, HttpRequest&& request, ResponseWriter writer);
     void on_client_closed(Client* key);
@@ -44,7 +44,7 @@ private:
     SettingsSlot<OutboundSettings>& settings_;
     ListenerMetrics& metrics_;
     UpstreamPool pool_;
-    ListenerPtr listener_;
+    std::unique_ptr<AcceptingSocket> listener_;
     std::unordered_map<Client*, std::unique_ptr<Client>> clients_;
 };
 

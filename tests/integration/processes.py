@@ -7,6 +7,7 @@ import atexit
 import json
 import os
 import pathlib
+import resource
 import re
 import signal
 import socket
@@ -81,14 +82,20 @@ def wait_for_port(port, timeout=10.0, process=None):
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
+def limit_open_files(count):
+    """A preexec_fn that gives the child at most `count` file descriptors."""
+    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
+
+
 class Process:
-    def __init__(self, command, name):
+    def __init__(self, command, name, max_open_files=None):
         self.name = name
         self.workdir = pathlib.Path(tempfile.mkdtemp(prefix=f"{name}-"))
         self.stderr_path = self.workdir / "stderr.log"
         self._stderr = open(self.stderr_path, "w")
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self._stderr,
-                                        stdin=subprocess.DEVNULL)
+                                        stdin=subprocess.DEVNULL,
+                                        preexec_fn=limit_open_files(max_open_files) if max_open_files else None)
         atexit.register(self.kill)
 
     def log(self):
@@ -150,7 +157,7 @@ class Sidecar(Process):
     config names one. As a context manager it stops the sidecar at the end and insists on exit 0 and a
     sanitizer-clean stderr."""
 
-    def __init__(self, config, name="sidecar"):
+    def __init__(self, config, name="sidecar", max_open_files=None):
         config = dict(config)
         config.setdefault("log", {"level": "debug", "format": "json"})
         config.setdefault("admin", {"listen": f"127.0.0.1:{free_port()}"})
@@ -160,7 +167,8 @@ class Sidecar(Process):
         workdir = pathlib.Path(tempfile.mkdtemp(prefix=f"{name}-config-"))
         self.config_path = workdir / "sidecar.yaml"
         self.write_config(config)
-        super().__init__([binary("DANCE_SIDECAR", "cli/dance-sidecar"), "run", "-c", str(self.config_path)], name)
+        super().__init__([binary("DANCE_SIDECAR", "cli/dance-sidecar"), "run", "-c", str(self.config_path)], name,
+                         max_open_files)
         # The admin endpoint starts after every listener is bound. (Probing the listeners themselves would
         # count a failed handshake on each inbound one.)
         wait_for_port(self.admin_port, timeout=STARTUP_DEADLINE_S, process=self.process)
