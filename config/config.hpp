@@ -13,6 +13,7 @@ struct HostPort {
     std::string host;  // IPv4 literal, IPv6 literal without brackets, or DNS name
     uint16_t port = 0;
     std::string to_string() const;  // "host:port" or "[v6]:port"
+    bool operator==(const HostPort&) const = default;
 };
 
 enum class LogLevel { debug, info, warn, error };
@@ -35,6 +36,7 @@ struct DnsCacheConfig {
     uint32_t max_entries = 100000;
     uint32_t max_ttl_s = 3600;
     uint32_t negative_ttl_s = 30;
+    bool operator==(const DnsCacheConfig&) const = default;
 };
 
 struct DnsConfig {
@@ -47,6 +49,7 @@ struct DnsConfig {
     std::string tls_ca_file;          // PEM CAs that authenticate a DoT resolver; "" = system store
     uint32_t timeout_ms = 2000;
     DnsCacheConfig cache;
+    bool operator==(const DnsConfig&) const = default;
 };
 
 struct DaneClientIdConfig {

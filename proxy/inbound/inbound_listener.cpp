@@ -33,6 +33,7 @@ struct InboundListener::Established {
     std::unique_ptr<AuthenticationRenewal> authentication;  // null when unauthenticated
     // Requests that arrived while the authentication was being renewed.
     std::vector<std::pair<HttpRequest, ResponseWriter>> waiting;
+    bool revoked = false;  // a reload no longer admits it: every further request is refused
 };
 
 namespace {
@@ -61,10 +62,10 @@ void refuse_unbound_sender(ListenerMetrics& metrics, const RequestOrigin& origin
 // The connection's authentication lapsed (its TLSA record changed or can no longer be validated) while the
 // request was on its way: the backend must not see it.
 void refuse_after_lapse(ListenerMetrics& metrics, const RequestOrigin& origin, const HttpRequest& request,
-                        ResponseWriter& writer) {
+                        ResponseWriter& writer,
+                        const std::string& description = "client authentication lapsed with its TLSA record; reconnect") {
     auto message = parse_backend_message(request.body);
-    refuse_request(metrics, origin, request, writer, 403, message ? message->message_type : "", "Other",
-                   "client authentication lapsed with its TLSA record; reconnect");
+    refuse_request(metrics, origin, request, writer, 403, message ? message->message_type : "", "Other", description);
 }
 
 }  // namespace
@@ -274,14 +275,25 @@ void InboundListener::on_request(Established& connection, HttpRequest&& request,
     forward(connection, std::move(request), std::move(writer));
 }
 
+// Every request is checked against the current settings, not those of its handshake: a reload that removes an
+// allow entry or a SenderID, makes authentication required, or renames the identity header reaches the next
+// request of every open connection.
 void InboundListener::forward(Established& connection, HttpRequest&& request, ResponseWriter writer) {
-    const InboundSettings& settings = *connection.settings;
+    std::shared_ptr<const InboundSettings> current = settings_.get();
+    const InboundSettings& settings = *current;
+    if (std::string why = why_no_longer_admitted(connection, settings); !why.empty()) {
+        if (!connection.revoked) {
+            connection.revoked = true;
+            on_authentication_lapsed(connection, why);
+        }
+        return refuse_after_lapse(metrics_, {connection.identity, connection.peer}, request, writer, why + "; reconnect");
+    }
     if (settings.sender_binding.enabled()) {
         SenderVerdict verdict = settings.sender_binding.check(connection.identity, request.body);
         if (!verdict.allowed)
             return refuse_unbound_sender(metrics_, {connection.identity, connection.peer}, request, writer, verdict);
     }
-    RelayRoute route{metrics_, backend_pool(connection.settings), "backend"};
+    RelayRoute route{metrics_, backend_pool(current), "backend"};
     // A client must never be able to claim an identity: whatever it sent under these names is dropped.
     bool authenticated = !connection.identity.empty();
     ProxyHeader identity_headers[] = {
@@ -289,6 +301,14 @@ void InboundListener::forward(Established& connection, HttpRequest&& request, Re
         {matched_tlsa_header, authenticated ? std::optional(connection.matched_tlsa) : std::nullopt}};
     relay_request(std::move(request), std::move(writer), route, {connection.identity, connection.peer},
                   identity_headers);
+}
+
+std::string InboundListener::why_no_longer_admitted(const Established& connection, const InboundSettings& settings) {
+    if (connection.identity.empty()) {
+        return settings.policy.mode == config::ClientAuthMode::require ? "client authentication required since a reload"
+                                                                        : "";
+    }
+    return client_name_allowed(settings.policy, connection.identity) ? "" : "not in the allow-list since a reload";
 }
 
 // One pool per worker, kept across reloads unless the backend or its timeouts changed; a replaced pool lives

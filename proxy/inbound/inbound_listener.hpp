@@ -53,6 +53,7 @@ private:
     void on_authentication_lapsed(Established& connection, const std::string& why);
     void on_request(Established& connection, HttpRequest&& request, ResponseWriter writer);
     void forward(Established& connection, HttpRequest&& request, ResponseWriter writer);
+    static std::string why_no_longer_admitted(const Established& connection, const InboundSettings& settings);
     void on_session_closed(Established* connection);
     void release_connection_slot();
     void bury(std::unique_ptr<Handshaking> entry);

@@ -81,6 +81,11 @@ void OutboundListener::on_client_closed(Client* key) {
 
 void OutboundListener::on_request(Client& client, HttpRequest&& request, ResponseWriter writer) {
     auto settings = settings_.get();
+    if (settings != pool_settings_) {
+        // A reload: pooled connections carry the old certificate, identity or upstream.
+        if (pool_settings_) pool_.retire_connections();
+        pool_settings_ = settings;
+    }
     RelayRoute route{metrics_, pool_, "upstream"};
     ProxyHeader host[] = {{"Host", settings->config.upstream.to_string()}};
     relay_request(std::move(request), std::move(writer), route, {settings->config.tls.client_id, client.peer},

@@ -44,6 +44,7 @@ private:
     SettingsSlot<OutboundSettings>& settings_;
     ListenerMetrics& metrics_;
     UpstreamPool pool_;
+    std::shared_ptr<const OutboundSettings> pool_settings_;  // the settings the pool's connections were made with
     std::unique_ptr<AcceptingSocket> listener_;
     std::unordered_map<Client*, std::unique_ptr<Client>> clients_;
 };

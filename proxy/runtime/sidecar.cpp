@@ -101,6 +101,7 @@ struct Sidecar::State {
     void publish_certificate_expiry();
     void reload(std::string_view trigger);
     bool apply(const config::Config& next, std::string& error);
+    std::string keep_settings_that_need_a_restart(config::Config& next) const;
     void begin_drain();
     void poll_drain();
 };
@@ -207,16 +208,44 @@ void Sidecar::State::reload(std::string_view trigger) {
         for (const auto& problem : loaded.errors) log::error("config_invalid", {{"error", problem.to_string()}});
         error = "invalid configuration";
     } else if (apply(*loaded.config, error)) {
+        std::string needs_restart = keep_settings_that_need_a_restart(*loaded.config);
         config = std::move(*loaded.config);
         remember_file_stamps();
         publish_certificate_expiry();
         log::configure(config.log);
         metrics.config_reload(true);
         log::info("config_reloaded", {{"trigger", trigger}});
+        if (!needs_restart.empty()) {
+            log::warn("config_reload_needs_restart", {{"trigger", trigger}, {"keys", needs_restart},
+                                                       {"running", "previous values of these keys"}});
+        }
         return;
     }
     metrics.config_reload(false);
     log::error("config_reload_failed", {{"trigger", trigger}, {"error", error}, {"keeping", "previous configuration"}});
+}
+
+// What a reload cannot change in a running process (the resolvers, workers and async job pools are built at
+// start): the running values are written back into `next`, so the running config says what is in force and a
+// later reload reports them again. Returns the keys, comma-separated; "" when none changed.
+std::string Sidecar::State::keep_settings_that_need_a_restart(config::Config& next) const {
+    std::vector<std::string> keys;
+    auto keep = [&keys](auto& wanted, const auto& running, std::string key) {
+        if (wanted == running) return;
+        wanted = running;
+        keys.push_back(std::move(key));
+    };
+    keep(next.dns, config.dns, "dns");
+    keep(next.workers, config.workers, "workers");
+    keep(next.admin.listen, config.admin.listen, "admin.listen");
+    keep(next.admin.enabled, config.admin.enabled, "admin.enabled");
+    for (size_t i = 0; i < next.inbound.size() && i < config.inbound.size(); ++i) {
+        keep(next.inbound[i].max_pending_dns, config.inbound[i].max_pending_dns,
+             "inbound[" + std::to_string(i) + "].max_pending_dns");
+    }
+    std::string joined;
+    for (const std::string& key : keys) joined += (joined.empty() ? "" : ",") + key;
+    return joined;
 }
 
 // New settings for every listener of one direction; listeners may not be added, removed, renamed or moved.

@@ -46,6 +46,9 @@ public:
     // No exchange may start after `until` (the server's authentication expires then).
     void limit_reuse(std::chrono::steady_clock::time_point until) { reuse_until_ = until; }
     std::chrono::steady_clock::time_point reuse_until() const { return reuse_until_; }
+    // The pool's generation when it was made: see UpstreamPool::retire_connections().
+    void set_generation(std::uint64_t generation) { generation_ = generation; }
+    std::uint64_t generation() const { return generation_; }
 
 private:
     static void on_read(bufferevent* bev, void* self);
@@ -65,6 +68,7 @@ private:
     std::size_t request_size_ = 0;
     std::uint64_t exchanges_started_ = 0;
     std::chrono::steady_clock::time_point reuse_until_ = std::chrono::steady_clock::time_point::max();
+    std::uint64_t generation_ = 0;
 };
 
 }  // namespace dance::proxy

@@ -49,6 +49,15 @@ UpstreamPoolStats UpstreamPool::stats() const {
 
 void UpstreamPool::close_idle_connections() { idle_.clear(); }
 
+void UpstreamPool::retire_connections() {
+    ++generation_;
+    close_idle_connections();
+}
+
+bool UpstreamPool::reusable(const UpstreamConnection& connection) const {
+    return connection.generation() == generation_ && std::chrono::steady_clock::now() < connection.reuse_until();
+}
+
 void UpstreamPool::start_attempt(Pending& pending, bool allow_reuse) {
     if (allow_reuse) {
         if (auto connection = take_idle_connection()) {
@@ -67,7 +76,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle_connection() {
     while (!idle_.empty()) {
         auto connection = std::move(idle_.back());
         idle_.pop_back();
-        if (connection->looks_alive() && std::chrono::steady_clock::now() < connection->reuse_until()) return connection;
+        if (connection->looks_alive() && reusable(*connection)) return connection;
         ++stats_.idle_closed;
     }
     return nullptr;
@@ -83,6 +92,7 @@ void UpstreamPool::on_connected(Pending* pending, ConnectOutcome outcome) {
     ++stats_.connections_opened;
     auto connection = std::make_unique<UpstreamConnection>(std::move(outcome.connection), options_.limits);
     connection->limit_reuse(outcome.reuse_until);
+    connection->set_generation(generation_);
     run_exchange(*pending, std::move(connection));
 }
 
@@ -123,7 +133,7 @@ void UpstreamPool::on_deadline(Pending* pending) {
 }
 
 void UpstreamPool::keep_idle(std::unique_ptr<UpstreamConnection> connection) {
-    if (std::chrono::steady_clock::now() >= connection->reuse_until()) {
+    if (!reusable(*connection)) {
         ++stats_.idle_closed;
         return dispose_later(std::move(connection));
     }

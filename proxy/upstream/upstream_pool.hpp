@@ -60,6 +60,9 @@ public:
 
     UpstreamPoolStats stats() const;
     void close_idle_connections();
+    // Connections made so far are never used for another request (a reload changed the certificate, the
+    // upstream or the identity they were made with): idle ones close now, busy ones after their answer.
+    void retire_connections();
 
 private:
     struct Pending;
@@ -72,6 +75,7 @@ private:
     void on_exchanged(Pending* pending, ExchangeOutcome outcome);
     void on_deadline(Pending* pending);
     void keep_idle(std::unique_ptr<UpstreamConnection> connection);
+    bool reusable(const UpstreamConnection& connection) const;
     std::uint32_t idle_time_left(const UpstreamConnection& connection) const;
     void drop_idle(UpstreamConnection* connection);
     void complete(Pending* pending, UpstreamResult result);
@@ -89,6 +93,7 @@ private:
     std::vector<std::unique_ptr<ConnectAttempt>> dead_attempts_;
     EventPtr dispose_event_;
     UpstreamPoolStats stats_;
+    std::uint64_t generation_ = 0;  // see retire_connections()
 };
 
 }  // namespace dance::proxy
