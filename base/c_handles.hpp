@@ -3,6 +3,7 @@
 // dns/getdns_handles.hpp, the only code that uses getdns.
 #pragma once
 
+#include <cstdio>
 #include <memory>
 #include <utility>
 
@@ -36,6 +37,13 @@ using SslPtr = std::unique_ptr<SSL, FreeWith<SSL_free>>;
 using X509Ptr = std::unique_ptr<X509, FreeWith<X509_free>>;
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, FreeWith<EVP_PKEY_free>>;
 using BioPtr = std::unique_ptr<BIO, FreeWith<BIO_free_all>>;
+
+// A stdio stream. A deleter type of its own: decltype(&std::fclose) as a template argument drops glibc 2.41's
+// attributes on fclose and g++ 14 warns (-Wignored-attributes).
+struct FileCloser {
+    void operator()(std::FILE* file) const { std::fclose(file); }
+};
+using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 
 // SSL_CTX is reference counted: listeners and connections share one.
 using SharedSslCtx = std::shared_ptr<SSL_CTX>;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/ip_literal.hpp"
 #include "config/pem_files.hpp"
 
 namespace dance::dns {
@@ -34,17 +35,11 @@ void set_string(getdns_dict* dict, const char* name, const std::string& text) {
 
 // {address_type, address_data} for an IP literal; throws if `host` is not one.
 GetdnsDictPtr address_dict(const std::string& host) {
+    auto literal = parse_ip_literal(host);
+    if (!literal) throw ResolverSetupError("not an IP address: " + host);
     auto dict = make_getdns_dict();
-    unsigned char raw[16];
-    if (inet_pton(AF_INET, host.c_str(), raw) == 1) {
-        set_string(dict.get(), "address_type", "IPv4");
-        set_bindata(dict.get(), "address_data", raw, 4);
-    } else if (inet_pton(AF_INET6, host.c_str(), raw) == 1) {
-        set_string(dict.get(), "address_type", "IPv6");
-        set_bindata(dict.get(), "address_data", raw, 16);
-    } else {
-        throw ResolverSetupError("not an IP address: " + host);
-    }
+    set_string(dict.get(), "address_type", literal->family == AF_INET ? "IPv4" : "IPv6");
+    set_bindata(dict.get(), "address_data", literal->bytes.data(), literal->size());
     return dict;
 }
 
@@ -116,7 +111,7 @@ void set_transport(getdns_context* context, const config::DnsConfig& config) {
 
 void set_trust_anchors(getdns_context* context, const std::string& path) {
     if (path.empty()) return;  // getdns' built-in root anchor
-    std::unique_ptr<FILE, decltype(&std::fclose)> file(std::fopen(path.c_str(), "r"), &std::fclose);
+    FilePtr file(std::fopen(path.c_str(), "r"));
     if (!file) throw ResolverSetupError("cannot open dns.trust_anchors " + path + ": " + std::strerror(errno));
     getdns_list* raw = nullptr;
     check(getdns_fp2rr_list(file.get(), &raw, nullptr, 3600), "reading dns.trust_anchors " + path);
