@@ -38,9 +38,10 @@ public:
     virtual ~ClientIdentityVerifier() = default;
 
     // Called from inside OpenSSL's extension callback (a small async-job stack): must not start a lookup.
+    // Pending reserves what the lookup will need (a DNS budget slot); refused costs nothing afterwards.
     virtual IdentityVerdict check_name(const ParsedClientName& client_name) = 0;
-    // After a pending check_name, from the event loop: starts the lookup. Returns pending, and `on_settled` runs
-    // once, later, from the loop (never inside this call); or refused at once (too many lookups waiting).
+    // After a pending check_name, from the event loop: starts the lookup. `on_settled` runs once, later, from
+    // the loop (never inside this call). Returns pending, or refused if the lookup cannot start.
     virtual IdentityVerdict resolve(std::function<void()> on_settled) = 0;
     // The handshake gives up while pending (its time ran out, or it is torn down): cancels the lookup.
     virtual void abandon() = 0;

@@ -36,14 +36,16 @@ IdentityVerdict DaneClientVerifier::check_name(const ParsedClientName& client_na
         answer_ = std::move(cached);
         return verdict();
     }
-    return IdentityVerdict::pending();
-}
-
-IdentityVerdict DaneClientVerifier::resolve(std::function<void()> on_settled) {
+    // Decided here, before the handshake pauses: a refusal must not hold an async job (there are only a few
+    // spare ones beyond max_pending_dns).
     if (budget_.in_use >= budget_.limit) {
         return IdentityVerdict::refused(HandshakeResult::too_many_pending, "too many handshakes waiting for DNS");
     }
     take_slot();
+    return IdentityVerdict::pending();
+}
+
+IdentityVerdict DaneClientVerifier::resolve(std::function<void()> on_settled) {
     lookup_ = resolver_.lookup_tlsa(client_name_, [this, on_settled = std::move(on_settled)](const dns::TlsaResult& result) {
         release_slot();
         answer_ = result;

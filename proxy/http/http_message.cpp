@@ -101,8 +101,10 @@ std::size_t HttpMessage::remove_header_spellings(std::string_view name) {
     return std::erase_if(headers, [&](const HttpHeader& h) { return same_field_name_spelling(h.first, name); });
 }
 
+// CGI gateways (lighttpd's http_cgi_encode_varname, Apache's) upper-case letters and turn every other
+// non-digit into '_': X.Dane.Client.Id, X~Dane~Client~Id and X_Dane_Client_Id all become HTTP_X_DANE_CLIENT_ID.
 bool same_field_name_spelling(std::string_view a, std::string_view b) {
-    auto fold = [](char c) { return c == '_' ? '-' : lower(c); };
+    auto fold = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) ? lower(c) : '-'; };
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return fold(x) == fold(y); });
 }
 

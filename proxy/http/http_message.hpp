@@ -25,8 +25,8 @@ struct HttpMessage {
     void add_header(std::string_view name, std::string_view value);
     // Removes every copy; returns how many were removed.
     std::size_t remove_header(std::string_view name);
-    // Removes every header a backend could read as `name`: case-insensitive, with '_' read as '-' (CGI, WSGI
-    // and PHP map both to the same variable). Returns how many were removed.
+    // Removes every header a backend could read as `name`: case-insensitive, with every character that is not a
+    // letter or digit read as '-' (CGI gateways map '-', '_', '.', '~' ... all to '_'). Returns how many.
     std::size_t remove_header_spellings(std::string_view name);
     // True if some Connection header lists this token (case-insensitive), e.g. "close".
     bool has_connection_token(std::string_view token) const;
@@ -60,7 +60,7 @@ std::string_view standard_reason_phrase(int status);
 HttpResponse make_response(int status, std::string body = {}, std::string_view content_type = "text/plain");
 
 bool iequals(std::string_view a, std::string_view b);
-// Equal names once lower-cased with '_' read as '-'.
+// Equal names once lower-cased with every non-alphanumeric character read as '-'.
 bool same_field_name_spelling(std::string_view a, std::string_view b);
 // RFC 9110 5.1: a field name is a token (no whitespace, no separators).
 bool is_field_name_token(std::string_view name);

@@ -101,13 +101,14 @@ void InboundHandshake::wait_for_socket(short what) {
 // Outside the job now, on the loop's own stack: the lookup may start here.
 void InboundHandshake::on_paused() {
     if (!identity_pending_ || identity_resolving_ || identity_settled_) return;  // resumed by settle or timeout
+    identity_resolving_ = true;
     IdentityVerdict verdict = verifier_->resolve([this] { on_identity_settled(); });
     if (verdict.is_refused()) {
+        identity_resolving_ = false;
         reject(verdict);
         identity_settled_ = true;
-        return resume_soon();
+        resume_soon();
     }
-    identity_resolving_ = true;
 }
 
 void InboundHandshake::on_identity_settled() {

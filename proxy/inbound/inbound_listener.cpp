@@ -116,7 +116,8 @@ void InboundListener::accept_connection(evutil_socket_t fd, std::string peer) {
     const config::InboundListener& config = settings->config;
     std::string source = peer.substr(0, peer.rfind(':'));
     uint32_t per_source = config.max_handshakes_per_source;
-    if (per_source != 0 && handshakes_by_source_[source] >= per_source) {
+    if (auto held = handshakes_by_source_.find(source);
+        per_source != 0 && held != handshakes_by_source_.end() && held->second >= per_source) {
         return refuse_connection(fd, "max_handshakes_per_source");
     }
     // Connections still in their handshake make room for new ones, oldest first: a flood of stalled

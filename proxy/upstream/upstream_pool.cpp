@@ -15,6 +15,7 @@ struct UpstreamPool::Pending {
     std::unique_ptr<UpstreamConnection> connection;
     bool reused = false;
     bool retried = false;
+    std::uint64_t connect_generation = 0;  // the pool's generation when the connect started
 };
 
 UpstreamPool::UpstreamPool(event_base* base, Connector connector, UpstreamPoolOptions options)
@@ -68,6 +69,8 @@ void UpstreamPool::start_attempt(Pending& pending, bool allow_reuse) {
         }
     }
     pending.reused = false;
+    // A reload may retire connections while this one is being made with the old settings.
+    pending.connect_generation = generation_;
     // Runs from the loop only, so `pending` is settled before it can fire.
     pending.connecting = connector_([this, p = &pending](ConnectOutcome outcome) { on_connected(p, std::move(outcome)); });
 }
@@ -92,7 +95,7 @@ void UpstreamPool::on_connected(Pending* pending, ConnectOutcome outcome) {
     ++stats_.connections_opened;
     auto connection = std::make_unique<UpstreamConnection>(std::move(outcome.connection), options_.limits);
     connection->limit_reuse(outcome.reuse_until);
-    connection->set_generation(generation_);
+    connection->set_generation(pending->connect_generation);
     run_exchange(*pending, std::move(connection));
 }
 

@@ -67,10 +67,11 @@ TEST_CASE("serialisation always frames the body with Content-Length") {
 TEST_CASE("every spelling of a header name a backend could read as the same is removed") {
     HttpMessage message;
     for (const char* name : {"X-Dane-Client-Id", "x-dane-client-id", "X_Dane_Client_Id", "x_DANE-client_ID",
+                             "X.Dane.Client.Id", "X~Dane~Client~Id", "X!Dane|Client^Id",
                              "X-Dane-Client-Idx", "X-Dane-Client", "XDane-Client-Id"}) {
         message.add_header(name, "forged");
     }
-    CHECK(message.remove_header_spellings("X-Dane-Client-Id") == 4);
+    CHECK(message.remove_header_spellings("X-Dane-Client-Id") == 7);
     REQUIRE(message.headers.size() == 3);
     CHECK(message.headers[0].first == "X-Dane-Client-Idx");
     CHECK(same_field_name_spelling("Content_Length", "content-length"));
