@@ -121,13 +121,22 @@ def test_running_out_of_file_descriptors_neither_spins_nor_stops_the_listener(la
     with Sidecar(config, name="emfile", max_open_files=256) as sidecar:
         address = listen_address(config)
         # UBSan's vptr check reads an object through a pipe() the first time it meets a (type, dynamic type)
-        # pair; with no descriptor left it would report a valid object as invalid. So each code path runs
-        # once before the descriptors run out: an authenticated request, and a handshake the client abandons.
-        assert authenticated_request(lab, address).status == 200
-        abandoned = StalledClients(address)
-        abandoned.open(1)
-        time.sleep(0.2)
-        abandoned.close()
+        # pair; with no descriptor left it would report a valid object as invalid and stop the process. So
+        # every path the flood will take runs once before the descriptors run out: authenticated requests, a
+        # refused name, handshakes the client abandons at each stage, and a scrape.
+        for _ in range(2):
+            assert authenticated_request(lab, address).status == 200
+        refused = DaneConnection(address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), encode_client_name("x.invalid"))
+        with contextlib.suppress(Exception):
+            refused.connect()
+        refused.close()
+        for wait in (0, 0.2):
+            abandoned = StalledClients(address)
+            abandoned.open(3)
+            time.sleep(wait)
+            abandoned.close()
+        time.sleep(0.5)
+        sidecar.metrics_text()
         stalled = StalledClients(address)
         try:
             stalled.open(400)  # more than the sidecar can hold: accept() fails with EMFILE
@@ -139,7 +148,9 @@ def test_running_out_of_file_descriptors_neither_spins_nor_stops_the_listener(la
         finally:
             stalled.close()
         # Descriptors are free again once the closed connections are gone: the listener accepts as before.
-        assert wait_until(lambda: metric_when_answering(sidecar, "dance_connections_active") == 0, deadline_s=20)
+        drained = wait_until(lambda: metric_when_answering(sidecar, "dance_connections_active") == 0, deadline_s=30)
+        assert sidecar.process.poll() is None, f"the sidecar stopped:\n{sidecar.log()[-3000:]}"
+        assert drained
         assert sidecar.metric("dance_connections_rejected_total", reason="accept_error") > 0
         reply = authenticated_request(lab, address)
         assert reply.status == 200, reply

@@ -275,14 +275,13 @@ def test_kubernetes_secret_symlink_swap_reloads_the_certificate(lab, fresh_join_
     (volume / "..data").symlink_to(first.name)
     for name in ("tls.crt", "tls.key"):
         (volume / name).symlink_to(f"..data/{name}")
-    # The pooled connection outlives the reload only while both TLSA answers behind it are valid: cache them
-    # longer than the reload takes.
+    # Cache both TLSA answers longer than the reload takes, so that only the reload retires the connection.
     long_cache = {"max_ttl_s": 300, "negative_ttl_s": 1}
     inbound_settings = inbound_config(lab, fresh_join_server.port, [lab.NAME_NS_A])
     inbound_settings["dns"] = dict(inbound_settings["dns"], cache=long_cache)
     inbound = Sidecar(inbound_settings, name="inbound")
     config = outbound_config(lab, volume / "tls.crt", volume / "tls.key")
-    config["workers"] = 1  # one upstream pool: the second request must reuse the first connection
+    config["workers"] = 1  # one upstream pool: without the retirement the second request would reuse the first
     config["dns"] = dict(config["dns"], cache=long_cache)
     outbound = Sidecar(config, name="outbound")
     try:
@@ -301,8 +300,13 @@ def test_kubernetes_secret_symlink_swap_reloads_the_certificate(lab, fresh_join_
         assert outbound.metric("dance_config_reloads_total", result="ok") == 1
         expiry_after = outbound.metric("dance_certificate_expiry_timestamp_seconds")
         assert expiry_after != expiry_before and expiry_after < time.time() + 3 * 86400
-        # The established pooled connection keeps working with the identity it was opened with.
-        assert post(outbound_port(outbound))[0] == 200
+        # The pooled connection made with the old certificate is retired: the next request opens a new one
+        # with the new certificate, which the inbound side refuses (no TLSA record vouches for it yet).
+        status, answer = post(outbound_port(outbound))
+        assert status == 502, answer
+        assert inbound.metric("dance_handshakes_total", result="ok") == 1
+        assert inbound.metric("dance_handshakes_total", result="tlsa_mismatch") == 1
+        assert outbound.metric("dance_handshakes_total", result="peer_rejected") == 1
     finally:
         assert outbound.stop() == 0
         assert inbound.stop() == 0
