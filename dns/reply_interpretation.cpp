@@ -104,6 +104,12 @@ TlsaResult classify_validated(const getdns_dict* reply, uint32_t rcode, uint32_t
         return failure(LookupStatus::error, "malformed TLSA record in answer");
     }
     if (result.records.empty()) return failure(LookupStatus::nodata, "no TLSA record at this name (validated)");
+    // RFC 7671 section 5: records with an undefined usage, selector or matching type are unusable, and a set
+    // with no usable record is treated as no TLSA records at all.
+    std::erase_if(result.records, [](const TlsaRecord& record) {
+        return record.usage > 3 || record.selector > 1 || record.matching_type > 2;
+    });
+    if (result.records.empty()) return failure(LookupStatus::nodata, "no usable TLSA record (validated; RFC 7671 section 5)");
     result.status = LookupStatus::secure;
     return result;
 }

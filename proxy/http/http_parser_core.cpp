@@ -25,8 +25,13 @@ bool transfer_encoding_supported(const HttpMessage& message) {
 // Names are checked here, where the request is refused, so that no later rule meets an odd spelling:
 // "Content-Length :" with a blank is not Content-Length to http-parser but might be to the next hop.
 std::string_view why_header_section_invalid(const HttpMessage& message) {
+    static constexpr std::string_view transfer_encoding = "transfer-encoding";
     for (const auto& [name, value] : message.headers) {
         if (!is_field_name_token(name)) return "header field name is not a token";
+        // http-parser 2.9 flags any name that merely starts with Transfer-Encoding as one, and would frame the
+        // message differently from the next hop.
+        if (name.size() > transfer_encoding.size() && iequals(name.substr(0, transfer_encoding.size()), transfer_encoding))
+            return "header field name extends Transfer-Encoding";
         if (!is_field_value_text(value)) return "control character in a header field value";
     }
     return {};

@@ -21,7 +21,8 @@ void UpstreamConnection::exchange(const HttpRequest& request, ExchangeDone done)
     exchange_done_ = std::move(done);
     on_dead_ = nullptr;
     ++exchanges_started_;
-    parser_.expect_no_body(request.method == "HEAD");
+    head_request_ = request.method == "HEAD";
+    parser_.expect_no_body(head_request_);
     bufferevent_set_timeouts(connection_.get(), nullptr, nullptr);  // the pool's request deadline rules
     bufferevent_setcb(connection_.get(), &UpstreamConnection::on_read, nullptr, &UpstreamConnection::on_event, this);
     std::string bytes = serialize(request);
@@ -80,7 +81,15 @@ void UpstreamConnection::read_response() {
     evbuffer* input = bufferevent_get_input(connection_.get());
     while (parser_.parse_from(input)) {
         HttpResponse response = parser_.take_response();
-        if (response.status >= 100 && response.status < 200 && response.status != 101) continue;
+        if (response.status < 100) {
+            // http-parser takes one to three digits; the answer could only be relayed unframed.
+            finish({std::nullopt, {UpstreamError::protocol_error, "status code below 100", {}}, true, false});
+            return;
+        }
+        if (response.status < 200 && response.status != 101) {
+            parser_.expect_no_body(head_request_);  // the final answer to a HEAD still has no body
+            continue;
+        }
         if (response.status == 101) {
             finish({std::nullopt, {UpstreamError::protocol_error, "unexpected 101 Switching Protocols", {}}, true, false});
             return;

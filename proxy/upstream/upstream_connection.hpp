@@ -69,6 +69,7 @@ private:
     std::uint64_t exchanges_started_ = 0;
     std::chrono::steady_clock::time_point reuse_until_ = std::chrono::steady_clock::time_point::max();
     std::uint64_t generation_ = 0;
+    bool head_request_ = false;  // the exchange in progress answers a HEAD: no body, also after a 1xx
 };
 
 }  // namespace dance::proxy

@@ -139,3 +139,28 @@ TEST_CASE("records and lifetime: min of RRset TTL, RRSIG expiry and max_ttl_s") 
     spec.answer.push_back(rrsig_rr(static_cast<uint32_t>(now - 1)));
     CHECK(interpret_tlsa_response(response(spec).get(), Validator::resolver_ad_bit, 3600, now).ttl == 0);
 }
+
+TEST_CASE("RFC 7671 section 5: records with undefined parameters are unusable; a set of only those is no TLSA") {
+    auto unusable = [](int usage, int selector, int matching) {
+        auto rr = tlsa_rr(300);
+        getdns_dict_set_int(rr.get(), "/rdata/certificate_usage", usage);
+        getdns_dict_set_int(rr.get(), "/rdata/selector", selector);
+        getdns_dict_set_int(rr.get(), "/rdata/matching_type", matching);
+        return rr;
+    };
+    ReplySpec only_unusable = reply(0, 1);
+    only_unusable.answer.push_back(unusable(4, 1, 1));
+    only_unusable.answer.push_back(unusable(3, 2, 1));
+    only_unusable.answer.push_back(unusable(3, 1, 3));
+    TlsaResult none = interpret_tlsa_response(response(only_unusable).get(), Validator::resolver_ad_bit, 3600, now);
+    CHECK(none.status == LookupStatus::nodata);
+    CHECK_FALSE(none.authenticates());
+
+    ReplySpec mixed = reply(0, 1);
+    mixed.answer.push_back(unusable(4, 2, 3));
+    mixed.answer.push_back(tlsa_rr(300));
+    TlsaResult some = interpret_tlsa_response(response(mixed).get(), Validator::resolver_ad_bit, 3600, now);
+    CHECK(some.status == LookupStatus::secure);
+    REQUIRE(some.records.size() == 1);
+    CHECK(some.records[0].usage == 3);
+}

@@ -239,3 +239,11 @@ TEST_CASE("duplicate or conflicting body framing is refused") {
         CHECK(parse_error_of(post_with(headers)) != HttpParseError::none);
     }
 }
+
+TEST_CASE("a field name that merely starts with Transfer-Encoding is refused (http-parser would treat it as one)") {
+    for (std::string headers : {"Transfer-Encoding-X: a\r\nTransfer-Encoding: chunked\r\n",
+                                "Transfer-EncodingX: a\r\nContent-Length: 5\r\n", "transfer-encoding-: a\r\nContent-Length: 5\r\n"}) {
+        CAPTURE(headers);
+        CHECK(parse_error_of(post_with(headers)) != HttpParseError::none);
+    }
+}
