@@ -191,6 +191,8 @@ int HttpParserCore::on_headers_complete(http_parser* parser) {
         me.request_.method = http_method_str(static_cast<http_method>(parser->method));
     } else {
         me.response_.status = static_cast<int>(parser->status_code);
+        // http-parser takes one to three digits; below 100 the answer could only be relayed unframed.
+        if (me.response_.status < 100) return me.fail(HttpParseError::malformed, "status code below 100");
     }
     me.headers_done_ = true;
     if (me.skip_body_) return 1;

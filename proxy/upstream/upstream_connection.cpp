@@ -81,11 +81,6 @@ void UpstreamConnection::read_response() {
     evbuffer* input = bufferevent_get_input(connection_.get());
     while (parser_.parse_from(input)) {
         HttpResponse response = parser_.take_response();
-        if (response.status < 100) {
-            // http-parser takes one to three digits; the answer could only be relayed unframed.
-            finish({std::nullopt, {UpstreamError::protocol_error, "status code below 100", {}}, true, false});
-            return;
-        }
         if (response.status < 200 && response.status != 101) {
             parser_.expect_no_body(head_request_);  // the final answer to a HEAD still has no body
             continue;

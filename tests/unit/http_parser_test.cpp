@@ -247,3 +247,14 @@ TEST_CASE("a field name that merely starts with Transfer-Encoding is refused (ht
         CHECK(parse_error_of(post_with(headers)) != HttpParseError::none);
     }
 }
+
+TEST_CASE("a response status below 100 is malformed, also when the body runs to the end of the connection") {
+    for (std::string wire : {"HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 1 Odd\r\n\r\nbody"}) {
+        CAPTURE(wire);
+        HttpResponseParser parser;
+        parser.parse(wire);
+        parser.finish_at_eof();
+        CHECK(parser.failed());
+        CHECK_FALSE(parser.message_ready());
+    }
+}
