@@ -13,6 +13,8 @@ packages=(
   python3 python3-pytest python3-yaml
   # metrics, deployment checks, benchmarks
   prometheus haproxy wrk yamllint python3-kubernetes dns-root-data
+  # fuzzing (tests/fuzz): clang 16 compiles the project's C++20 (clang 14 cannot), libFuzzer, symbolizer
+  clang-16 libclang-rt-16-dev llvm-16
 )
 
 missing=()
