@@ -19,7 +19,7 @@ import urllib.request
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 STARTUP_DEADLINE_S = 60  # a busy 2-core machine with ASan builds
-# The golden device of ../shared/lorawan-vectors.md: last JoinNonce 65535, so the next JoinAns is the golden one.
+# The golden device of the LoRaWAN test vectors (tests/peers/vectors.hpp): last JoinNonce 65535, so the next JoinAns is the golden one.
 GOLDEN_DEVICE = "0102030405060708:01020304050607080102030405060708:01020304050607080102030405060708:65535"
 GOLDEN_JOINREQ = (
     '{"ProtocolVersion":"1.0","SenderID":"010203","ReceiverID":"0807060504030201","TransactionID":1234,'
