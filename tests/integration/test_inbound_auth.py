@@ -289,8 +289,9 @@ def test_pkix_usage_without_a_ca_file_is_not_usable(lab, sidecar, join_server, c
 
 def test_no_usable_record_never_falls_back_to_pkix(lab, pkix_sidecar, join_server, chain_file):
     # The chain is valid under the configured CA and the name is in its SAN: only DANE may decide, and the
-    # name's one record has a matching type nobody implements.
-    with expect_handshake(pkix_sidecar, join_server, "tlsa_mismatch", requests_forwarded=0):
+    # name's one record has a matching type nobody implements. RFC 7671 section 5: a set without a usable
+    # record is no TLSA record at all (dns_nodata), and still refused with handshake_failure, never PKIX.
+    with expect_handshake(pkix_sidecar, join_server, "dns_nodata", requests_forwarded=0):
         assert_refused(pkix_sidecar.address, chain_file("device"), lab.pki("device.key"), lab.NAME_UNUSABLE)
 
 
