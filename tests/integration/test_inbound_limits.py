@@ -7,7 +7,7 @@ import time
 import pytest
 
 from conftest import JOIN_REQUEST, expect_handshake, wait_until
-from dane_client import exchange, http_request
+from dane_client import DaneConnection, encode_client_name, exchange, http_request
 from processes import Sidecar
 from inbound_setup import inbound_config, listen_address
 
@@ -19,6 +19,11 @@ def running_sidecar(name, config):
     with Sidecar(config, name=name) as sidecar:
         sidecar.address = listen_address(config)
         yield sidecar
+
+
+def established(lab, sidecar):
+    """An authenticated keep-alive connection (use as a context manager)."""
+    return DaneConnection(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), encode_client_name(lab.NAME_NS_A))
 
 
 def assert_rejected(result):
@@ -107,7 +112,9 @@ def test_optional_mode_authenticates_a_valid_dane_clientid(lab, optional_sidecar
 
 
 def test_connection_beyond_max_connections_is_refused(lab, join_server, probe):
-    config = inbound_config(lab, join_server.port, max_connections=2)
+    # Two authenticated, idle keep-alive connections hold both slots: none is in its handshake to make room, so
+    # a third connection is refused. (A stalled handshake would give way: see the next test.)
+    config = inbound_config(lab, join_server.port, max_connections=2, workers=1)
     with running_sidecar("max-connections", config) as sidecar:
         def active():
             return sidecar.metric("dance_connections_active", listener=LISTENER)
@@ -116,8 +123,9 @@ def test_connection_beyond_max_connections_is_refused(lab, join_server, probe):
             return sidecar.metric("dance_connections_rejected_total", listener=LISTENER, reason="max_connections")
 
         refused_before = refused()
-        with socket.create_connection(sidecar.address, timeout=30), \
-                socket.create_connection(sidecar.address, timeout=30):  # two stalled clients hold the slots
+        with established(lab, sidecar) as first, established(lab, sidecar) as second:
+            assert first.request(http_request("POST", "/", JOIN_REQUEST)).status == 200
+            assert second.request(http_request("POST", "/", JOIN_REQUEST)).status == 200
             assert wait_until(lambda: active() == 2), f"dance_connections_active is {active()}"
             with socket.create_connection(sidecar.address, timeout=30) as third:
                 assert connection_closed_by_server(third)
@@ -127,3 +135,16 @@ def test_connection_beyond_max_connections_is_refused(lab, join_server, probe):
         result = probe(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), lab.NAME_NS_A)
         assert_accepted(result)
         assert refused() == refused_before + 1
+
+
+def test_a_stalled_handshake_makes_room_at_max_connections(lab, join_server, probe):
+    config = inbound_config(lab, join_server.port, max_connections=2, workers=1)
+    with running_sidecar("max-connections-stalled", config) as sidecar:
+        with socket.create_connection(sidecar.address, timeout=30) as oldest, \
+                socket.create_connection(sidecar.address, timeout=30):  # two stalled clients hold the slots
+            assert wait_until(lambda: sidecar.metric("dance_connections_active", listener=LISTENER) == 2)
+            result = probe(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), lab.NAME_NS_A)
+            assert_accepted(result)
+            assert connection_closed_by_server(oldest)
+        assert sidecar.metric("dance_connections_rejected_total", listener=LISTENER, reason="max_handshakes") == 1
+        assert sidecar.metric("dance_connections_rejected_total", listener=LISTENER, reason="max_connections") == 0
