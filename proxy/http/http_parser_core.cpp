@@ -37,6 +37,17 @@ std::string_view why_header_section_invalid(const HttpMessage& message) {
     return {};
 }
 
+// http-parser 2.9 as Debian builds it lets a tab and bytes above 0x7E into the request-target; the next hop
+// may split or decode them differently. Two Host fields may name two different hosts (RFC 9112 section 3.2).
+std::string_view why_request_line_invalid(const HttpRequest& request) {
+    for (unsigned char byte : request.target)
+        if (byte <= 0x20 || byte >= 0x7f) return "request-target holds a byte that is not visible ASCII";
+    int hosts = 0;
+    for (const auto& header : request.headers)
+        if (iequals(header.first, "host") && ++hosts > 1) return "more than one Host header field";
+    return {};
+}
+
 }  // namespace
 
 std::string_view to_string(HttpParseError error) {
@@ -188,6 +199,8 @@ int HttpParserCore::on_headers_complete(http_parser* parser) {
         return me.fail(HttpParseError::unsupported, "Transfer-Encoding other than chunked");
     if (me.type_ == HTTP_REQUEST) {
         if (parser->method == HTTP_CONNECT) return me.fail(HttpParseError::unsupported, "CONNECT is not supported");
+        if (auto problem = why_request_line_invalid(me.request_); !problem.empty())
+            return me.fail(HttpParseError::malformed, std::string(problem));
         me.request_.method = http_method_str(static_cast<http_method>(parser->method));
     } else {
         me.response_.status = static_cast<int>(parser->status_code);

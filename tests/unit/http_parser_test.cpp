@@ -258,3 +258,18 @@ TEST_CASE("a response status below 100 is malformed, also when the body runs to 
         CHECK_FALSE(parser.message_ready());
     }
 }
+
+TEST_CASE("a request-target with a tab, a byte above 0x7E or a second Host is malformed") {
+    for (std::string wire : {std::string("GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n"),
+                             std::string("GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n"),
+                             std::string("GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n"),
+                             std::string("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"),
+                             std::string("GET / HTTP/1.1\r\nHost: a\r\nHOST: a\r\n\r\n")}) {
+        CAPTURE(wire);
+        CHECK(parse_error_of(wire) == HttpParseError::malformed);
+    }
+    HttpRequest request;
+    CHECK(parse_error_of("GET /api/%C3%A9?x=1&y=~ HTTP/1.1\r\nHost: a\r\nX-Host: b\r\n\r\n", &request) ==
+          HttpParseError::none);
+    CHECK(request.target == "/api/%C3%A9?x=1&y=~");
+}
