@@ -91,6 +91,8 @@ struct InboundListener {
     uint32_t max_pending_dns = 1024;  // handshakes paused on a TLSA lookup, per worker
     uint32_t max_handshakes = 1000;   // connections still in their handshake, per worker; the oldest makes room
     uint32_t max_handshakes_per_source = 0;  // per client address, per worker; 0 = no limit
+    // Request bytes buffered by unauthenticated clients (optional mode), all connections and workers.
+    uint32_t max_unauthenticated_buffered_bytes = 16 * 1024 * 1024;
 };
 
 enum class ServerAuth { dane, pkix, dane_or_pkix };

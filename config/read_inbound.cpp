@@ -120,6 +120,8 @@ InboundListener read_inbound(const YamlMap& listener) {
     listener.read("max_handshakes", out.max_handshakes, positive_integer<uint32_t>());
     listener.read("max_handshakes_per_source", out.max_handshakes_per_source,
                   integer_between<uint32_t>(0, std::numeric_limits<uint32_t>::max()));
+    listener.read("max_unauthenticated_buffered_bytes", out.max_unauthenticated_buffered_bytes,
+                  positive_integer<uint32_t>());
     return out;
 }
 
@@ -129,7 +131,7 @@ void read_inbound_listeners(const YamlMap& root, std::vector<InboundListener>& o
     static const std::vector<std::string_view> keys = {
         "name",     "listen",          "backend",         "tls",           "client_auth",
         "identity_header", "timeouts", "max_connections", "max_body_bytes", "max_pending_dns",
-        "max_handshakes", "max_handshakes_per_source"};
+        "max_handshakes", "max_handshakes_per_source", "max_unauthenticated_buffered_bytes"};
     for_each_listener(root, "inbound", keys, [&out](const YamlMap& listener) { out.push_back(read_inbound(listener)); });
 }
 

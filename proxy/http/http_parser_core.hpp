@@ -41,6 +41,8 @@ public:
     bool message_ready() const { return ready_; }
     bool message_started() const { return started_; }   // bytes of the current message were seen
     bool headers_complete() const { return headers_done_; }
+    // Bytes the message being parsed holds so far: its header bytes and its (de-chunked) body.
+    std::size_t message_bytes() const { return header_bytes_ + request_.body.size() + response_.body.size(); }
     // http-parser's verdict on the completed message: false means the connection ends after it.
     bool keep_alive() const { return keep_alive_; }
 

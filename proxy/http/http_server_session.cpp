@@ -68,7 +68,9 @@ HttpServerSession::HttpServerSession(bufferevent* connection, HttpServerSessionO
         bufferevent_trigger(connection, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 }
 
-HttpServerSession::~HttpServerSession() = default;
+HttpServerSession::~HttpServerSession() {
+    if (options_.buffer_budget != nullptr) options_.buffer_budget->release(charged_bytes_);
+}
 
 void HttpServerSession::close() { close_now("closed"); }
 
@@ -152,8 +154,14 @@ void HttpServerSession::read_requests() {
     in_read_loop_ = true;
     evbuffer* input = bufferevent_get_input(connection_.get());
     while (!closed_ && !stop_reading_ && pipeline_.size() < options_.max_pipelined) {
-        if (parser_.parse_from(input)) {
-            dispatch(parser_.take_request());
+        bool ready = parser_.parse_from(input);
+        if (!charge_buffered_bytes()) {
+            answer_buffer_budget_exceeded();
+            break;
+        }
+        if (ready) {
+            std::size_t request_bytes = parser_.message_bytes();
+            dispatch(parser_.take_request(), request_bytes);
             continue;
         }
         if (parser_.failed()) answer_parse_error();
@@ -162,26 +170,44 @@ void HttpServerSession::read_requests() {
     }
     in_read_loop_ = false;
     if (closed_) return;
+    if (!stop_reading_ && !charge_buffered_bytes()) answer_buffer_budget_exceeded();
     if (stop_reading_ || pipeline_.size() >= options_.max_pipelined) bufferevent_disable(connection_.get(), EV_READ);
 }
 
-void HttpServerSession::dispatch(HttpRequest&& request) {
+void HttpServerSession::dispatch(HttpRequest&& request, std::size_t request_bytes) {
     bool keep_alive = !keep_alive_ended_ && parser_.keep_alive() && request.wants_keep_alive();
     bool http10 = request.version_major == 1 && request.version_minor == 0;
     std::uint64_t sequence = next_sequence_++;
-    pipeline_.push_back({sequence, !keep_alive, keep_alive && http10, std::nullopt});
+    pipeline_.push_back({sequence, !keep_alive, keep_alive && http10, request_bytes, std::nullopt});
+    dispatched_bytes_ += request_bytes;
     continue_sent_ = false;
     if (!keep_alive) stop_reading_ = true;
     update_idle_timer();
     on_request_(std::move(request), ResponseWriter(std::make_shared<ResponseWriter::Slot>(alive_token_, sequence)));
 }
 
-void HttpServerSession::answer_parse_error() {
+void HttpServerSession::answer_parse_error() { answer_error(status_for(parser_.error()), to_string(parser_.error())); }
+
+void HttpServerSession::answer_buffer_budget_exceeded() {
+    answer_error(503, "too many request bytes buffered for this kind of client; retry later");
+    if (options_.on_buffer_budget_exceeded) options_.on_buffer_budget_exceeded();
+}
+
+// Answers in turn (after the requests already dispatched) and ends the connection.
+void HttpServerSession::answer_error(int status, std::string_view problem) {
     stop_reading_ = true;
-    auto response = error_response(status_for(parser_.error()), to_string(parser_.error()));
+    auto response = error_response(status, problem);
     response.set_header("Connection", "close");
-    pipeline_.push_back({next_sequence_++, true, false, serialize(response)});
+    pipeline_.push_back({next_sequence_++, true, false, 0, serialize(response)});
     flush_ready_answers();
+}
+
+// Charges what this connection holds to the shared budget; false when that would exceed its limit.
+bool HttpServerSession::charge_buffered_bytes() {
+    if (options_.buffer_budget == nullptr || closed_) return true;
+    std::size_t unparsed = evbuffer_get_length(bufferevent_get_input(connection_.get()));
+    std::size_t wanted = parser_.message_bytes() + dispatched_bytes_ + unparsed;
+    return options_.buffer_budget->resize(charged_bytes_, wanted, options_.buffer_budget_limit);
 }
 
 HttpResponse HttpServerSession::error_response(int status, std::string_view problem) const {
@@ -219,12 +245,15 @@ void HttpServerSession::flush_ready_answers() {
         bufferevent_write(connection_.get(), bytes.data(), bytes.size());
         ++responses_sent_;
         if (pipeline_.front().close_after) close_when_flushed_ = true;
+        dispatched_bytes_ -= pipeline_.front().request_bytes;
         pipeline_.erase(pipeline_.begin());
         if (close_when_flushed_) {
             pipeline_.clear();
+            dispatched_bytes_ = 0;
             break;
         }
     }
+    charge_buffered_bytes();  // answered requests give their bytes back
     write_now(connection_.get());
     update_idle_timer();
     if (close_when_flushed_ || stop_reading_) return;
@@ -262,6 +291,8 @@ void HttpServerSession::close_now(std::string_view reason) {
     close_reason_ = reason;
     alive_token_.reset();
     pipeline_.clear();
+    dispatched_bytes_ = 0;
+    if (options_.buffer_budget != nullptr) options_.buffer_budget->release(charged_bytes_);
     evtimer_del(idle_timer_.get());
     connection_.reset();
     event_active(closed_notice_.get(), EV_TIMEOUT, 1);

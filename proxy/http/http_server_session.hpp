@@ -17,6 +17,7 @@
 #include "base/c_handles.hpp"
 #include "proxy/http/http_message.hpp"
 #include "proxy/http/http_parser_request.hpp"
+#include "proxy/http/shared_byte_budget.hpp"
 
 namespace dance::proxy {
 
@@ -51,6 +52,12 @@ struct HttpServerSessionOptions {
     // Builds the answers the session makes itself (400/413/431/501 on bad requests, 502 for a dropped
     // writer), e.g. as LoRaWAN JSON. Unset: a text/plain body naming the problem.
     std::function<HttpResponse(int status, std::string_view problem)> error_response;
+    // When set, the request bytes this connection buffers (the request being received, those dispatched
+    // and not yet answered, unparsed input) are charged to `buffer_budget`; a connection that would take
+    // it past `buffer_budget_limit` gets 503 and is closed, and `on_buffer_budget_exceeded` runs.
+    SharedByteBudget* buffer_budget = nullptr;
+    std::size_t buffer_budget_limit = 0;
+    std::function<void()> on_buffer_budget_exceeded;
 };
 
 class HttpServerSession {
@@ -87,6 +94,7 @@ private:
         std::uint64_t sequence;
         bool close_after;       // the client asked for it, or this is an error answer
         bool http10_keep_alive; // an HTTP/1.0 client asked for keep-alive: say yes explicitly
+        std::size_t request_bytes;  // charged to the buffer budget until answered
         std::optional<std::string> bytes;
     };
 
@@ -97,8 +105,11 @@ private:
     static void on_closed_notice(evutil_socket_t, short, void* self);
 
     void read_requests();
-    void dispatch(HttpRequest&& request);
+    void dispatch(HttpRequest&& request, std::size_t request_bytes);
     void answer_parse_error();
+    void answer_buffer_budget_exceeded();
+    void answer_error(int status, std::string_view problem);
+    bool charge_buffered_bytes();
     void maybe_send_continue();
     void deliver(std::uint64_t sequence, HttpResponse response);
     HttpResponse error_response(int status, std::string_view problem) const;
@@ -121,6 +132,8 @@ private:
     std::string close_reason_;
     std::uint64_t next_sequence_ = 0;
     std::uint64_t responses_sent_ = 0;
+    std::size_t dispatched_bytes_ = 0;  // request bytes of the dispatched, unanswered requests
+    std::size_t charged_bytes_ = 0;     // this connection's share of options_.buffer_budget
     bool stop_reading_ = false;    // no further requests are accepted on this connection
     bool keep_alive_ended_ = false;  // the next request to arrive is the last one
     bool close_when_flushed_ = false;

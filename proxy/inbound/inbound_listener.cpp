@@ -72,12 +72,13 @@ void refuse_after_lapse(ListenerMetrics& metrics, const RequestOrigin& origin, c
 
 InboundListener::InboundListener(event_base* base, dns::TlsaResolver& resolver,
                                  SettingsSlot<InboundSettings>& settings, ListenerMetrics& metrics,
-                                 std::atomic<uint32_t>& open_connections)
+                                 std::atomic<uint32_t>& open_connections, SharedByteBudget& unauthenticated_bytes)
     : base_(base),
       resolver_(resolver),
       settings_(settings),
       metrics_(metrics),
       open_connections_(open_connections),
+      unauthenticated_bytes_(unauthenticated_bytes),
       reap_event_(evtimer_new(base, reap, this)),
       closer_(base) {
     dns_budget_.limit = settings_.get()->config.max_pending_dns;
@@ -233,6 +234,7 @@ void InboundListener::start_session(std::shared_ptr<const InboundSettings> setti
     options.idle_ms = settings->config.timeouts.idle_ms;
     options.error_response = session_error_response;
     options.limits.max_body_bytes = settings->config.max_body_bytes;
+    if (established->identity.empty()) limit_unauthenticated(options, settings->config);
     established->settings = std::move(settings);
     established->session = std::make_unique<HttpServerSession>(
         connection, options,
@@ -246,6 +248,18 @@ void InboundListener::start_session(std::shared_ptr<const InboundSettings> setti
             [this, key](std::string why) { on_authentication_lapsed(*key, why); });
     }
     sessions_.emplace(key, std::move(established));
+}
+
+// An unauthenticated client (optional mode) is anyone: one request at a time, so it holds at most one backend
+// connection, and its buffered request bytes count against the listener's shared budget.
+void InboundListener::limit_unauthenticated(HttpServerSessionOptions& options, const config::InboundListener& config) {
+    options.max_pipelined = 1;
+    options.buffer_budget = &unauthenticated_bytes_;
+    options.buffer_budget_limit = config.max_unauthenticated_buffered_bytes;
+    options.on_buffer_budget_exceeded = [this] {
+        metrics_.connection_rejected("unauthenticated_buffer_limit");
+        log::warn("unauthenticated_buffer_limit", {{"listener", metrics_.name()}});
+    };
 }
 
 void InboundListener::on_authentication_renewed(Established& connection) {

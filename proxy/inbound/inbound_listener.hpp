@@ -26,7 +26,8 @@ inline constexpr std::string_view matched_tlsa_header = "X-Dane-Client-Tlsa";
 class InboundListener {
 public:
     InboundListener(event_base* base, dns::TlsaResolver& resolver, SettingsSlot<InboundSettings>& settings,
-                    ListenerMetrics& metrics, std::atomic<uint32_t>& open_connections);
+                    ListenerMetrics& metrics, std::atomic<uint32_t>& open_connections,
+                    SharedByteBudget& unauthenticated_bytes);
     ~InboundListener();
     InboundListener(const InboundListener&) = delete;
     InboundListener& operator=(const InboundListener&) = delete;
@@ -49,6 +50,7 @@ private:
     void on_handshake_done(Handshaking* entry, HandshakeOutcome outcome, SslPtr ssl, evutil_socket_t fd);
     void start_session(std::shared_ptr<const InboundSettings> settings, HandshakeOutcome outcome, SslPtr ssl,
                        evutil_socket_t fd, std::string peer);
+    void limit_unauthenticated(HttpServerSessionOptions& options, const config::InboundListener& config);
     void on_authentication_renewed(Established& connection);
     void on_authentication_lapsed(Established& connection, const std::string& why);
     void on_request(Established& connection, HttpRequest&& request, ResponseWriter writer);
@@ -65,6 +67,8 @@ private:
     SettingsSlot<InboundSettings>& settings_;
     ListenerMetrics& metrics_;
     std::atomic<uint32_t>& open_connections_;  // this listener, all workers
+    // Request bytes held by unauthenticated (optional mode) connections, this listener, all workers.
+    SharedByteBudget& unauthenticated_bytes_;
     PendingDnsBudget dns_budget_;
     std::unique_ptr<AcceptingSocket> listener_;
     std::unordered_map<Handshaking*, std::unique_ptr<Handshaking>> handshakes_;

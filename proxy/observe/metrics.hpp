@@ -50,8 +50,9 @@ class MetricFamilies;  // the registered families; defined in metrics.cpp
 
 // Reasons for dance_connections_rejected_total that exist at 0 from the start; others are created on
 // first use (keep them a small fixed set: they are label values).
-inline constexpr std::array<std::string_view, 6> known_reject_reasons{
-    "max_connections", "max_handshakes", "max_handshakes_per_source", "too_many_pending", "draining", "accept_error"};
+inline constexpr std::array<std::string_view, 7> known_reject_reasons{
+    "max_connections", "max_handshakes", "max_handshakes_per_source", "too_many_pending", "draining", "accept_error",
+    "unauthenticated_buffer_limit"};
 
 // The counters and gauges of one (listener, direction). Obtained from Metrics::listener(); lives as
 // long as the Metrics object.

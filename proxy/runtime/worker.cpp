@@ -72,7 +72,8 @@ void Worker::run(std::promise<std::string> started) {
         for (auto& listener : shared_.inbound) {
             loop.inbound.push_back(std::make_unique<InboundListener>(loop.base.get(), *loop.resolver,
                                                                      *listener->settings, *listener->metrics,
-                                                                     listener->open_connections));
+                                                                     listener->open_connections,
+                                                                     listener->unauthenticated_bytes));
             if (!loop.inbound.back()->start(error)) break;
         }
         for (auto& listener : shared_.outbound) {

@@ -11,6 +11,7 @@
 
 #include "dns/tlsa_cache.hpp"
 #include "dns/tlsa_resolver.hpp"
+#include "proxy/http/shared_byte_budget.hpp"
 #include "proxy/inbound/inbound_settings.hpp"
 #include "proxy/observe/metrics.hpp"
 #include "proxy/outbound/outbound_settings.hpp"
@@ -22,6 +23,7 @@ struct InboundShared {
     std::unique_ptr<SettingsSlot<InboundSettings>> settings;
     ListenerMetrics* metrics;
     std::atomic<uint32_t> open_connections{0};
+    SharedByteBudget unauthenticated_bytes;  // see InboundListener
 };
 struct OutboundShared {
     std::unique_ptr<SettingsSlot<OutboundSettings>> settings;

@@ -267,3 +267,67 @@ TEST_CASE("the owner can shape the session's own error answers") {
     CHECK(too_big.received().find("application/json") != std::string::npos);
     CHECK(too_big.received().ends_with("\"Description\":\"body_too_large\"}}"));
 }
+
+TEST_CASE("a shared buffer budget: over it a connection gets 503 and closes, the bytes come back on answer and close") {
+    EventLoop loop;
+    SharedByteBudget budget;
+    int exceeded = 0;
+    std::vector<ResponseWriter> writers;
+    HttpServerSessionOptions options;
+    options.max_pipelined = 1;
+    options.buffer_budget = &budget;
+    options.buffer_budget_limit = 3000;
+    options.on_buffer_budget_exceeded = [&] { ++exceeded; };
+    SessionServer server(loop.base(), options, [&](HttpRequest&&, ResponseWriter writer) { writers.push_back(std::move(writer)); });
+
+    RawClient holder(loop.base(), server.port());  // a complete request, held unanswered by the handler
+    holder.write("POST /held HTTP/1.1\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'a'));
+    REQUIRE(loop.run_until([&] { return writers.size() == 1; }));
+    CHECK(budget.used() >= 1000);
+    std::optional<RawClient> partial(std::in_place, loop.base(), server.port());  // half a body, still arriving
+    partial->write("POST /partial HTTP/1.1\r\nContent-Length: 5000\r\n\r\n" + std::string(1500, 'b'));
+    REQUIRE(loop.run_until([&] { return budget.used() >= 2500; }));
+    CHECK(exceeded == 0);
+
+    RawClient over(loop.base(), server.port());
+    over.write("POST /over HTTP/1.1\r\nContent-Length: 900\r\n\r\n" + std::string(900, 'c'));
+    REQUIRE(loop.run_until([&] { return over.closed(); }));
+    CHECK(over.received().starts_with("HTTP/1.1 503 "));
+    CHECK(exceeded == 1);
+    CHECK(writers.size() == 1);  // the refused request never reached the handler
+
+    writers[0](text_response("done"));  // answered: the held request's bytes are given back
+    REQUIRE(loop.run_until([&] { return count_of(holder.received(), "HTTP/1.1 200") == 1; }));
+    std::size_t after_answer = budget.used();
+    CHECK(after_answer < 2000);
+    partial.reset();
+    REQUIRE(loop.run_until([&] { return budget.used() == 0; }));
+
+    RawClient later(loop.base(), server.port());  // room again
+    later.write("POST /later HTTP/1.1\r\nContent-Length: 900\r\n\r\n" + std::string(900, 'd'));
+    REQUIRE(loop.run_until([&] { return writers.size() == 2; }));
+    writers[1](text_response("ok"));
+    REQUIRE(loop.run_until([&] { return count_of(later.received(), "HTTP/1.1 200") == 1; }));
+    server.close_all();
+    REQUIRE(loop.run_until([&] { return server.open_sessions() == 0; }));
+    CHECK(budget.used() == 0);
+}
+
+TEST_CASE("max_pipelined 1: a second pipelined request waits until the first is answered") {
+    EventLoop loop;
+    std::vector<ResponseWriter> writers;
+    HttpServerSessionOptions options;
+    options.max_pipelined = 1;
+    SessionServer server(loop.base(), options, [&](HttpRequest&&, ResponseWriter writer) { writers.push_back(std::move(writer)); });
+    RawClient client(loop.base(), server.port());
+    client.write("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n");
+    REQUIRE(loop.run_until([&] { return writers.size() == 1; }));
+    loop.run_for(50ms);
+    CHECK(writers.size() == 1);
+    writers[0](text_response("one"));
+    REQUIRE(loop.run_until([&] { return writers.size() == 2; }));
+    writers[1](text_response("two"));
+    REQUIRE(loop.run_until([&] { return writers.size() == 3; }));
+    writers[2](text_response("three"));
+    REQUIRE(loop.run_until([&] { return count_of(client.received(), "HTTP/1.1 200") == 3; }));
+}
