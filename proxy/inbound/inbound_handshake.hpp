@@ -54,6 +54,8 @@ public:
     void start();
     // The client has not yet sent a whole ClientHello: nothing about it is known, nothing was spent on it.
     bool still_in_client_hello() const;
+    // Paused on the client's TLSA lookup: a client that sent its whole flight and awaits our verdict.
+    bool waiting_for_dns() const { return identity_pending_ && !identity_settled_; }
 
     int on_client_name(SSL* ssl, const ParsedClientName& client_name, int* alert) override;
     int on_verify(int preverify_ok, X509_STORE_CTX* store);

@@ -311,9 +311,10 @@ void InboundListener::forward(Established& connection, HttpRequest&& request, Re
     RelayRoute route{metrics_, backend_pool(current), "backend"};
     // A client must never be able to claim an identity: whatever it sent under these names is dropped.
     bool authenticated = !connection.identity.empty();
-    ProxyHeader identity_headers[] = {
+    std::vector<ProxyHeader> identity_headers = {
         {settings.config.identity_header, authenticated ? std::optional(connection.identity) : std::nullopt},
         {matched_tlsa_header, authenticated ? std::optional(connection.matched_tlsa) : std::nullopt}};
+    for (const std::string& former : settings.former_identity_headers) identity_headers.push_back({former, std::nullopt});
     relay_request(std::move(request), std::move(writer), route, {connection.identity, connection.peer},
                   identity_headers);
 }

@@ -334,3 +334,48 @@ def test_timeouts_on_paused_handshakes_leak_no_async_jobs(lab, join_server, reso
         assert_pending_dns_returns_to_zero(sidecar)
         assert_one_more_client_is_authenticated(lab, sidecar, race_zone)
         assert_alive(sidecar)
+
+
+def full_client_hello():
+    """A complete TLS 1.3 ClientHello (no dane_clientid), as bytes, from a client that will never go on."""
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    outgoing = ssl.MemoryBIO()
+    client = context.wrap_bio(ssl.MemoryBIO(), outgoing)
+    with pytest.raises(ssl.SSLWantReadError):
+        client.do_handshake()
+    return outgoing.read()
+
+
+def test_making_room_spares_a_handshake_waiting_for_its_tlsa_answer(lab, join_server, resolver, race_zone):
+    # max_handshakes 2 on one worker: a client whose flight is in and whose TLSA answer is on its way (the
+    # oldest), then a client that sent a whole ClientHello and stalls. A third client needs room: the staller
+    # goes, the client waiting for DNS finishes.
+    config = race_config(lab, join_server, resolver, max_handshakes=2)
+    config["inbound"][0]["timeouts"]["handshake_ms"] = 10000
+    with Sidecar(config, name="evict-order") as sidecar:
+        sidecar.address = listen_address(config)
+        queries_before = resolver.queries
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            waiting = pool.submit(attempt, lab, sidecar.address, race_zone, delayed_by(1500))
+            assert wait_until(lambda: resolver.queries > queries_before), "the first client's lookup never started"
+            with socket.create_connection(sidecar.address, timeout=30) as staller:
+                staller.sendall(full_client_hello())
+                time.sleep(0.5)  # the sidecar answered the ClientHello and waits for the client's flight
+                third = attempt(lab, sidecar.address, race_zone, delayed_by(0))
+                assert third[0] == "ok", third
+                staller.settimeout(5)
+                try:
+                    while staller.recv(65536):  # the ServerHello flight, then the close
+                        pass
+                except ConnectionResetError:
+                    pass
+                except socket.timeout:
+                    pytest.fail("the stalled client was not the one closed to make room")
+            outcome = waiting.result(timeout=30)
+        assert outcome[0] == "ok", outcome
+        assert sidecar.metric("dance_connections_rejected_total", listener=LISTENER, reason="max_handshakes") == 1
+        assert sidecar.metric("dance_handshakes_total", listener=LISTENER, result="ok") == 2
