@@ -171,17 +171,21 @@ std::unique_ptr<InboundListener::Handshaking> InboundListener::unlist_handshake(
     return entry;
 }
 
-// The oldest handshake whose client has not even sent a whole ClientHello (a stalled or slowloris client
-// costs nothing to drop, and a client that got this far is likely to finish); else the oldest one. The scan
-// is bounded: under a flood the oldest entries are the stalled ones.
+// Which handshake makes room, by how little is lost: first the oldest whose client has not even sent a whole
+// ClientHello (a stalled or slowloris client costs nothing to drop); then the oldest that is not waiting for
+// its TLSA answer (its client stalls before its Certificate); then the oldest. A client whose whole flight is
+// in and whose DNS answer is on its way is the likeliest to finish, so it goes last. The scan is bounded:
+// under a flood the oldest entries are the stalled ones.
 InboundListener::Handshaking* InboundListener::eviction_candidate() const {
     constexpr int scan_limit = 64;
     int scanned = 0;
+    Handshaking* not_waiting_for_dns = nullptr;
     for (Handshaking* entry : handshake_age_) {
         if (entry->handshake->still_in_client_hello()) return entry;
+        if (!not_waiting_for_dns && !entry->handshake->waiting_for_dns()) not_waiting_for_dns = entry;
         if (++scanned == scan_limit) break;
     }
-    return handshake_age_.front();
+    return not_waiting_for_dns ? not_waiting_for_dns : handshake_age_.front();
 }
 
 // An unfinished handshake, ended from outside (eviction, shutdown): destroyed at once.

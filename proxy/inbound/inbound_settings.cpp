@@ -1,5 +1,8 @@
 #include "proxy/inbound/inbound_settings.hpp"
 
+#include <algorithm>
+
+#include "proxy/http/http_message.hpp"
 #include "proxy/inbound/inbound_handshake.hpp"
 #include "proxy/tls/tls_context.hpp"
 
@@ -25,6 +28,21 @@ std::shared_ptr<const InboundSettings> make_inbound_settings(const config::Inbou
     settings->policy.handshake_ms = listener.timeouts.handshake_ms;
     settings->sender_binding = SenderBinding(listener.client_auth.sender_ids);
     return settings;
+}
+
+std::shared_ptr<const InboundSettings> remembering_identity_headers(std::shared_ptr<const InboundSettings> next,
+                                                                   const InboundSettings& previous) {
+    std::vector<std::string> former = previous.former_identity_headers;
+    former.push_back(previous.config.identity_header);
+    std::erase_if(former, [&](const std::string& name) { return iequals(name, next->config.identity_header); });
+    std::vector<std::string> unique;
+    for (auto& name : former)
+        if (std::none_of(unique.begin(), unique.end(), [&](const std::string& kept) { return iequals(kept, name); }))
+            unique.push_back(std::move(name));
+    if (unique == next->former_identity_headers) return next;
+    auto copy = std::make_shared<InboundSettings>(*next);
+    copy->former_identity_headers = std::move(unique);
+    return copy;
 }
 
 }  // namespace dance::proxy

@@ -276,7 +276,10 @@ bool Sidecar::State::apply(const config::Config& next, std::string& error) {
         !prepare_settings(next.outbound, config.outbound, make_outbound_settings, codepoint, outbound, error)) {
         return false;
     }
-    for (size_t i = 0; i < inbound.size(); ++i) shared.inbound[i]->settings->set(std::move(inbound[i]));
+    for (size_t i = 0; i < inbound.size(); ++i) {
+        auto& slot = *shared.inbound[i]->settings;
+        slot.set(remembering_identity_headers(std::move(inbound[i]), *slot.get()));
+    }
     for (size_t i = 0; i < outbound.size(); ++i) shared.outbound[i]->settings->set(std::move(outbound[i]));
     return true;
 }

@@ -28,10 +28,10 @@ def lapses(sidecar):
     return [event for event in sidecar.log_events() if event.get("event") == "authentication_lapsed"]
 
 
-def join_request(sender_id="010203"):
+def join_request(sender_id="010203", headers=None):
     body = json.loads(JOIN_REQUEST)
     body["SenderID"] = sender_id
-    return http_request("POST", "/", json.dumps(body).encode())
+    return http_request("POST", "/", json.dumps(body).encode(), headers)
 
 
 @contextlib.contextmanager
@@ -88,6 +88,17 @@ def test_a_renamed_identity_header_is_used_from_the_next_request_on(lab, join_se
         headers = join_server.records()[-1]["headers"]
         assert headers.get("x-operator-identity") == lab.NAME_NS_A, headers
         assert "x-dane-client-id" not in headers, headers
+        # A backend not yet reconfigured may still trust the former name: a client cannot forge it either,
+        # nor, after a second rename, the first one.
+        twice = json.loads(json.dumps(renamed))
+        twice["inbound"][0]["identity_header"] = "X-Second-Identity"
+        reloaded(sidecar, twice)
+        forged = {"x-dane-client-id": "forged.example", "X_Operator_Identity": "forged.example"}
+        assert connection.request(join_request(headers=forged)).status == 200
+        headers = join_server.records()[-1]["headers"]
+        assert headers.get("x-second-identity") == lab.NAME_NS_A, headers
+        assert "x-dane-client-id" not in headers and "x-operator-identity" not in headers, headers
+        assert not any("forged" in value for value in headers.values()), headers
 
 
 def test_outbound_pool_connections_made_before_a_reload_are_not_reused(lab, join_server):
