@@ -36,11 +36,33 @@ void AcceptingSocket::accepted(evconnlistener*, evutil_socket_t fd, sockaddr* pe
     static_cast<AcceptingSocket*>(self)->on_accept_(fd, peer);
 }
 
+namespace {
+
+// Other accept() errors (ECONNABORTED, ...) concern one connection: accepting goes on.
+bool out_of_resources(int error) { return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM; }
+
+void resume_listener(evutil_socket_t, short, void* listener) {
+    evconnlistener_enable(static_cast<evconnlistener*>(listener));
+}
+
+void pause_foreign_listener(evconnlistener* listener, void*) {
+    if (!out_of_resources(EVUTIL_SOCKET_ERROR())) return;
+    evconnlistener_disable(listener);
+    event_base_once(evconnlistener_get_base(listener), -1, EV_TIMEOUT, resume_listener, listener,
+                    &AcceptingSocket::accept_backoff);
+}
+
+}  // namespace
+
+void back_off_when_out_of_descriptors(evconnlistener* listener) {
+    evconnlistener_set_error_cb(listener, &pause_foreign_listener);
+}
+
 void AcceptingSocket::accept_failed(evconnlistener*, void* self) {
     auto& me = *static_cast<AcceptingSocket*>(self);
     int error = EVUTIL_SOCKET_ERROR();
     if (me.on_accept_error_) me.on_accept_error_();
-    if (error != EMFILE && error != ENFILE && error != ENOBUFS && error != ENOMEM) return;  // transient: go on
+    if (!out_of_resources(error)) return;
     evconnlistener_disable(me.listener_.get());
     evtimer_add(me.resume_timer_.get(), &accept_backoff);
 }

@@ -39,6 +39,11 @@ private:
     EventPtr resume_timer_;
 };
 
+// The same back-off for a listener someone else created and owns (evhttp's, for the admin endpoint): its
+// callback argument is not ours, so the pause is a one-shot event on the listener's base. The listener
+// must outlive its base's loop.
+void back_off_when_out_of_descriptors(evconnlistener* listener);
+
 // Request/response traffic: without TCP_NODELAY, Nagle + delayed ACK can hold an answer's last segment
 // for 40 ms.
 void set_no_delay(evutil_socket_t fd);

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/c_handles.hpp"
+#include "proxy/net/listen_socket.hpp"
 
 namespace dance::proxy {
 
@@ -160,6 +161,7 @@ bool AdminServer::start(std::string& error) {
                 (errno ? std::string(": ") + std::strerror(errno) : std::string());
         return false;
     }
+    back_off_when_out_of_descriptors(evhttp_bound_socket_get_listener(socket));
     bound_port_ = local_port(evhttp_bound_socket_get_fd(socket));
     loop_ = std::move(loop);
     thread_ = std::thread([this] { serve(); });

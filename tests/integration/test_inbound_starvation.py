@@ -140,7 +140,12 @@ def test_running_out_of_file_descriptors_neither_spins_nor_stops_the_listener(la
         stalled = StalledClients(address)
         try:
             stalled.open(400)  # more than the sidecar can hold: accept() fails with EMFILE
-            time.sleep(1)      # (the admin endpoint is not asked meanwhile: it needs a descriptor too)
+            # Connections waiting at the admin endpoint too: its accept() fails the same way (no scrape is
+            # asked meanwhile; these connections stay queued in the kernel).
+            admin_host, admin_port = sidecar.config["admin"]["listen"].rsplit(":", 1)
+            waiting_at_admin = [socket.create_connection((admin_host, int(admin_port)), timeout=5) for _ in range(3)]
+            stalled.sockets.extend(waiting_at_admin)
+            time.sleep(1)
             cpu_before = process_cpu_seconds(sidecar.process.pid)
             time.sleep(2)
             spent = process_cpu_seconds(sidecar.process.pid) - cpu_before
