@@ -18,8 +18,10 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 
 LAB_SH = pathlib.Path(__file__).resolve().parent.parent / "dnslab" / "lab.sh"
 
@@ -33,6 +35,7 @@ class DnsLab:
         self.js_port = js_port
         self.dir = None
         self.env = {}
+        self.restarted_unbound = None  # the Popen of an unbound started again by start_unbound()
 
     def start(self):
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="dnslab-"))
@@ -54,6 +57,10 @@ class DnsLab:
         if self.dir is None:
             return
         subprocess.run([str(LAB_SH), "stop", str(self.dir)], capture_output=True, timeout=60)
+        if self.restarted_unbound is not None:  # stopped by lab.sh (its PID is in pids/unbound): reap it
+            self.restarted_unbound.kill()
+            self.restarted_unbound.wait()
+            self.restarted_unbound = None
         if os.environ.get("LAB_KEEP") != "1":
             shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
@@ -90,3 +97,44 @@ class DnsLab:
     def unbound_query_count(self):
         """How many queries unbound has received from clients so far."""
         return int(float(self.unbound_stats()[self.env["UNBOUND_QUERY_COUNTER"]]))
+
+    def unbound_pid(self):
+        """PID of the running unbound (lab.sh's pids/unbound; start_unbound() updates it)."""
+        return int((self.dir / "pids" / "unbound").read_text().split()[0])
+
+    def kill_unbound(self):
+        """SIGKILL to unbound (a crash: no goodbye), and waits until it is gone. Its port is then closed."""
+        pid = self.unbound_pid()
+        os.kill(pid, signal.SIGKILL)
+        if self.restarted_unbound is not None and self.restarted_unbound.pid == pid:
+            self.restarted_unbound.wait()
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        return  # dead; its parent (not us) reaps it
+            except FileNotFoundError:
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"unbound {pid} still alive after SIGKILL")
+
+    def start_unbound(self):
+        """Starts unbound again with the lab's configuration (same port, cold cache), waits until it answers."""
+        log = open(self.dir / "unbound.log", "a")
+        process = subprocess.Popen(["unbound", "-d", "-c", self.env["UNBOUND_CONF"]], stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=log)
+        log.close()
+        self.restarted_unbound = process
+        (self.dir / "pids" / "unbound").write_text(f"{process.pid}\n")  # lab.sh stop stops this one
+        wait = LAB_SH.parent / "lib" / "wait_dns.py"
+        subprocess.run([str(wait), "--pid", str(process.pid), "20", "127.0.0.1", str(self.UNBOUND_PORT), "."],
+                       check=True, capture_output=True, timeout=60)
+
+    def pause_unbound(self):
+        """SIGSTOP: unbound holds its port but answers nothing (queries queue in its socket buffer)."""
+        os.kill(self.unbound_pid(), signal.SIGSTOP)
+
+    def resume_unbound(self):
+        os.kill(self.unbound_pid(), signal.SIGCONT)

@@ -138,8 +138,8 @@ class Process:
 class JoinServer(Process):
     """tests/peers' LoRaWAN join server, recording the headers of every request it receives."""
 
-    def __init__(self, extra=()):
-        self.port = free_port()
+    def __init__(self, extra=(), port=None):
+        self.port = port or free_port()  # a port: a restart where the previous one listened
         workdir = pathlib.Path(tempfile.mkdtemp(prefix="joinserver-rec-"))
         self.record_path = workdir / "received.jsonl"
         self.record_path.touch()
