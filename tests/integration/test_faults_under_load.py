@@ -1,0 +1,378 @@
+"""Faults under load: the resolver killed or stalled, the backend killed or slow, slowloris, certificate rotation
+with SIGHUP and SIGTERM, each while a steady load of authenticated requests runs.
+
+The load is a few client threads on one cached identity (real TLS 1.3 with dane_clientid): some keep their
+connection for several requests, one opens a new connection (a new handshake) per request. Every request has
+its own path, so what the client got can be matched with what the sidecar logged and what the recording join
+server received. Each case checks that the sidecar lives (and is sanitizer-clean at exit), what the clients
+got, that the relevant metric moved, and that the backend received nothing it should not.
+"""
+import contextlib
+import http.client
+import http.server
+import itertools
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+
+from conftest import JOIN_REQUEST, counter_delta, wait_until
+from dane_client import DaneConnection, encode_client_name, exchange, http_request
+from inbound_setup import inbound_config, listen_address
+from processes import JoinServer, Sidecar, binary, free_port
+
+LISTENER = "join-server"
+
+
+def bulk_names(lab):
+    """Every name under bulk.<zone> carries the ns-a key (a signed wildcard TLSA), so fresh identities are free."""
+    return f"bulk.{lab.LAB_ZONE}"
+
+
+@pytest.fixture(scope="module")
+def bulk_zone(lab):
+    zone = bulk_names(lab)
+    lab.set_tlsa(f"*.{zone}", lab.TLSA_NS_A)
+    return zone
+
+
+class Load:
+    """`keep_alive` threads sending `per_connection` requests per connection and `fresh` threads opening a new
+    connection (a new handshake) per request, all as `name`, until stop(). Each request has a unique path
+    /load/<thread>/<n>; .results holds one dict per attempt:
+    outcome: answered (an HTTP answer came), unanswered (sent, no complete answer), refused (no connection or
+    no handshake), plus path, first (first request of its connection), status, headers, body, error, sent, done."""
+
+    def __init__(self, lab, address, name, keep_alive=2, fresh=1, per_connection=5, pause_s=0.05):
+        self.address = address
+        self.cert, self.key = lab.pki("ns-a.pem"), lab.pki("ns-a.key")
+        self.name = name
+        self.per_connection = per_connection
+        self.pause_s = pause_s
+        self.results = []
+        self.lock = threading.Lock()
+        self.running = threading.Event()
+        self.counter = itertools.count()
+        self.threads = [threading.Thread(target=self.run, args=(f"k{index}", per_connection), daemon=True)
+                        for index in range(keep_alive)]
+        self.threads += [threading.Thread(target=self.run, args=(f"f{index}", 1), daemon=True) for index in range(fresh)]
+
+    def __enter__(self):
+        self.running.set()
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self.stop()
+
+    def stop(self):
+        self.running.clear()
+        for thread in self.threads:
+            thread.join(timeout=90)
+        assert not any(thread.is_alive() for thread in self.threads), "a load thread hangs"
+
+    def record(self, **result):
+        with self.lock:
+            self.results.append(result)
+
+    def mark(self):
+        with self.lock:
+            return len(self.results)
+
+    def since(self, mark):
+        with self.lock:
+            return list(self.results[mark:])
+
+    def wait_for_answers(self, mark, count, deadline_s=60, new_connections=0):
+        """Waits until `count` requests since `mark` were answered 200 (`new_connections` of them first on their
+        connection: new handshakes); returns the results since mark."""
+        def enough():
+            done = [r for r in self.since(mark) if r["status"] == 200]
+            return len(done) >= count and sum(r["first"] for r in done) >= new_connections
+        assert wait_until(enough, deadline_s=deadline_s), \
+            f"the load got too few answers: {summarize(self.since(mark))}"
+        return self.since(mark)
+
+    def run(self, thread_name, per_connection):
+        while self.running.is_set():
+            connection = DaneConnection(self.address, self.cert, self.key, encode_client_name(self.name),
+                                        timeout_s=30)
+            started = time.monotonic()
+            try:
+                try:
+                    connected = connection.connect()
+                except OSError as error:
+                    self.record(outcome="refused", path=None, first=True, status=None, headers={}, body=b"",
+                                error=f"connect: {error}", sent=started, done=time.monotonic())
+                    time.sleep(self.pause_s)
+                    continue
+                if not connected:
+                    self.record(outcome="refused", path=None, first=True, status=None, headers={}, body=b"",
+                                error=connection.reply.error, sent=started, done=time.monotonic())
+                    time.sleep(self.pause_s)
+                    continue
+                for number in range(per_connection):
+                    path = f"/load/{thread_name}/{next(self.counter)}"
+                    headers = {"Connection": "close"} if number == per_connection - 1 else {}
+                    sent = time.monotonic()
+                    reply = connection.request(http_request("POST", path, JOIN_REQUEST, headers))
+                    self.record(outcome="answered" if reply.status is not None else "unanswered", path=path,
+                                first=number == 0, status=reply.status, headers=reply.headers, body=reply.body,
+                                error=reply.error, sent=sent, done=time.monotonic())
+                    if reply.status is None or reply.headers.get("connection") == "close" or not self.running.is_set():
+                        break
+                    time.sleep(self.pause_s)
+            finally:
+                connection.close()
+            time.sleep(self.pause_s)
+
+
+def summarize(results):
+    """A short account of results for assertion messages."""
+    counts = {}
+    for result in results:
+        key = (result["outcome"], result["status"])
+        counts[key] = counts.get(key, 0) + 1
+    failed = [r for r in results if r["status"] != 200]
+    first = {k: failed[0][k] for k in ("outcome", "path", "status", "error", "body")} if failed else None
+    return f"{counts}, first failure: {first}"
+
+
+def failures(results):
+    return [r for r in results if r["status"] != 200]
+
+
+def lorawan_answer(result):
+    """The JSON body of an answer; fails the test if it is not a JSON object (an HTML page, say)."""
+    assert result["headers"].get("content-type", "").startswith("application/json"), result
+    body = json.loads(result["body"])
+    assert isinstance(body, dict), result
+    return body
+
+
+def fresh_identity(lab, address, name, timeout_s=60):
+    """One handshake + request as a never-seen `name` (ns-a key, covered by the bulk wildcard)."""
+    return exchange(address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), encode_client_name(name),
+                    http_request("POST", f"/fresh/{name}", JOIN_REQUEST), timeout_s=timeout_s)
+
+
+def handshake_delta_after(sidecar, before, expected_total):
+    wait_until(lambda: sum(counter_delta(before, sidecar.handshake_counts(LISTENER)).values()) >= expected_total)
+    return counter_delta(before, sidecar.handshake_counts(LISTENER))
+
+
+# --- 1, 2: the resolver killed or stalled ---------------------------------------------------------------------------
+
+def resolver_fault(lab, join_server, bulk_zone, break_resolver, repair_resolver, expected_result):
+    config = inbound_config(lab, join_server.port, dns_timeout_ms=1500, negative_ttl_s=1)
+    cached, never_seen = f"cached.{bulk_zone}", f"never-seen-{expected_result}.{bulk_zone}"
+    with Sidecar(config, name="resolver-fault") as sidecar:
+        address = listen_address(config)
+        with Load(lab, address, cached) as load:
+            load.wait_for_answers(0, 10, new_connections=3)  # the cached identity is validated and cached
+            break_resolver()
+            try:
+                mark = load.mark()
+                lookups_before = sidecar.metric("dance_tlsa_lookups_total", result=expected_result.removeprefix("dns_"),
+                                                cache="miss")
+                counts_before = sidecar.handshake_counts(LISTENER)
+                # A never-seen identity: its lookup cannot succeed, so it fails closed.
+                refused = fresh_identity(lab, address, never_seen)
+                assert refused.handshake_done and refused.status is None, refused
+                assert "handshake failure" in refused.error, refused  # alert 40
+                # The server counts right after sending its verdict: the client may have read it a moment earlier.
+                wait_until(lambda: counter_delta(counts_before, sidecar.handshake_counts(LISTENER)).get(expected_result))
+                delta = counter_delta(counts_before, sidecar.handshake_counts(LISTENER))
+                assert delta.get(expected_result) == 1, delta
+                assert set(delta) <= {expected_result, "ok"}, delta
+                assert sidecar.metric("dance_tlsa_lookups_total", result=expected_result.removeprefix("dns_"),
+                                      cache="miss") == lookups_before + 1
+                # Meanwhile the cached identity keeps working, new handshakes included.
+                during = load.wait_for_answers(mark, 10, new_connections=3)
+                assert not failures(during), summarize(during)
+            finally:
+                repair_resolver()
+            # No restart of the sidecar: the same identity is accepted now (failures are not cached).
+            accepted = fresh_identity(lab, address, never_seen)
+            assert accepted.status == 200 and json.loads(accepted.body)["MessageType"] == "JoinAns", accepted
+            assert sidecar.metric("dance_handshakes_total", listener=LISTENER, result=expected_result) == 1
+        results = load.since(0)
+        assert not failures(results), summarize(results)
+        assert sidecar.process.poll() is None
+        sidecar.assert_clean()
+        ok_paths = [r["path"] for r in results if r["status"] == 200] + [f"/fresh/{never_seen}"]
+        seen = assert_backend_got_only_names(join_server, {cached, never_seen}, ok_paths)
+        assert not [path for path in seen if path == f"/fresh/{never_seen}"][1:]
+
+
+def assert_backend_got_only_names(join_server, names, paths_answered_ok):
+    records = join_server.records()
+    identities = {record["headers"].get("x-dane-client-id") for record in records}
+    assert identities <= names, f"the backend saw identities {identities}"
+    paths = [record["path"] for record in records]
+    assert len(paths) == len(set(paths)), "a request reached the backend twice"
+    missing = set(paths_answered_ok) - set(paths)
+    assert not missing, f"answered 200 without reaching the backend: {sorted(missing)[:5]}"
+    return paths
+
+
+def test_resolver_killed(lab, fresh_join_server, bulk_zone):
+    resolver_fault(lab, fresh_join_server, bulk_zone, lab.kill_unbound, lab.start_unbound, "dns_timeout")
+
+
+def test_resolver_stalled(lab, fresh_join_server, bulk_zone):
+    resolver_fault(lab, fresh_join_server, bulk_zone, lab.pause_unbound, lab.resume_unbound, "dns_timeout")
+
+
+# --- 3, 4: the backend killed, or slower than backend_ms ------------------------------------------------------------
+
+def assert_lorawan_failure(result, statuses=(502, 504)):
+    """A well-formed Backend Interfaces answer to the load's JoinReq: JSON JoinAns with ResultCode Other."""
+    assert result["outcome"] == "answered" and result["status"] in statuses, result
+    body = lorawan_answer(result)
+    assert body.get("MessageType") == "JoinAns" and body["Result"]["ResultCode"] == "Other", body
+
+
+def test_backend_killed_mid_load_then_restarted(lab, bulk_zone):
+    backend = JoinServer()
+    restarted = None
+    config = inbound_config(lab, backend.port)
+    name = f"cached.{bulk_zone}"
+    try:
+        with Sidecar(config, name="backend-killed") as sidecar:
+            address = listen_address(config)
+            with Load(lab, address, name) as load:
+                load.wait_for_answers(0, 10, new_connections=2)
+                failed_before = sum(sidecar.metric("dance_requests_total", listener=LISTENER, code=code)
+                                    for code in ("502", "504"))
+                other_before = sidecar.metric("dance_lorawan_messages_total", listener=LISTENER, result_code="Other")
+                killed_at = time.monotonic()
+                backend.kill()
+                assert wait_until(lambda: len([r for r in load.since(0) if r["sent"] > killed_at]) >= 10)
+                restarted = JoinServer(port=backend.port)
+                restarted_at = time.monotonic()
+                mark = load.mark()
+                load.wait_for_answers(mark, 10, new_connections=2)
+            results = load.since(0)
+            assert sidecar.process.poll() is None
+            failed_after = sum(sidecar.metric("dance_requests_total", listener=LISTENER, code=code)
+                               for code in ("502", "504"))
+            other_after = sidecar.metric("dance_lorawan_messages_total", listener=LISTENER, result_code="Other")
+        # Every request got an answer; while the backend was down a JSON JoinAns "Other", never HTML.
+        assert all(r["outcome"] == "answered" for r in results), summarize(results)
+        during = [r for r in results if killed_at < r["sent"] and r["done"] < restarted_at]
+        assert len(during) >= 5, summarize(results)
+        for result in during:
+            assert_lorawan_failure(result, statuses=(502,))
+        failed = failures(results)
+        for result in failed:
+            assert_lorawan_failure(result)
+        after = [r for r in results if r["sent"] > restarted_at]
+        assert len(after) >= 10 and not failures(after), summarize(after)
+        assert failed_after - failed_before == len(failed)
+        assert other_after - other_before == len(failed)
+        # Nothing forged, nothing twice, nothing replayed to the restarted backend.
+        old, new = backend.records(), restarted.records()
+        assert {record["headers"].get("x-dane-client-id") for record in old + new} == {name}
+        paths = [record["path"] for record in old + new]
+        assert len(paths) == len(set(paths)), "a request reached the backend twice"
+        assert {r["path"] for r in results if r["status"] == 200} <= set(paths)
+        assert not {r["path"] for r in failed} & {record["path"] for record in new}, "a failed request was replayed"
+    finally:
+        backend.stop()
+        if restarted is not None:
+            restarted.stop()
+
+
+class DelayingBackend:
+    """A plain HTTP/1.1 backend in front of the join server: requests whose path starts with /slow wait
+    `delay_s` first; everything is then relayed to the join server (which records it)."""
+
+    def __init__(self, join_server, delay_s):
+        target = join_server.port
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path.startswith("/slow"):
+                    time.sleep(delay_s)
+                headers = {key: value for key, value in self.headers.items()
+                           if key.lower() not in ("host", "connection", "content-length", "keep-alive")}
+                upstream = http.client.HTTPConnection("127.0.0.1", target, timeout=30)
+                upstream.request("POST", self.path, body, headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                upstream.close()
+                try:
+                    self.send_response(answer.status)
+                    self.send_header("Content-Type", answer.getheader("Content-Type", "application/json"))
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the sidecar gave up on this request and closed the connection
+                    self.close_connection = True
+
+            def log_message(self, *_):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_backend_slower_than_backend_ms_times_out_that_request_only(lab, fresh_join_server, bulk_zone):
+    backend = DelayingBackend(fresh_join_server, delay_s=4)
+    config = inbound_config(lab, backend.port, timeouts={"handshake_ms": 10000, "idle_ms": 60000, "backend_ms": 1500})
+    name = f"cached.{bulk_zone}"
+    try:
+        with Sidecar(config, name="backend-slow") as sidecar:
+            address = listen_address(config)
+            with Load(lab, address, name) as load:
+                load.wait_for_answers(0, 10, new_connections=2)
+                timeouts_before = sidecar.metric("dance_requests_total", listener=LISTENER, code="504")
+                other_before = sidecar.metric("dance_lorawan_messages_total", listener=LISTENER, result_code="Other")
+                started = time.monotonic()
+                slow = exchange(address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), encode_client_name(name),
+                                http_request("POST", "/slow/1", JOIN_REQUEST), timeout_s=60)
+                answered = time.monotonic()
+                load.wait_for_answers(load.mark(), 5)
+            results = load.since(0)
+            assert sidecar.process.poll() is None
+            assert sidecar.metric("dance_requests_total", listener=LISTENER, code="504") == timeouts_before + 1
+            assert sidecar.metric("dance_lorawan_messages_total", listener=LISTENER,
+                                  result_code="Other") == other_before + 1
+        assert_lorawan_failure({"outcome": "answered", "status": slow.status, "headers": slow.headers,
+                                "body": slow.body}, statuses=(504,))
+        assert answered - started < 4, "the timeout answer waited for the slow backend"
+        # The other clients were served meanwhile, and none of them failed.
+        assert not failures(results), summarize(results)
+        meanwhile = [r for r in results if r["sent"] > started and r["done"] < answered]
+        assert len(meanwhile) >= 3, summarize(results)
+        # The slow request reached the join server once (when the delay ended), and was not retried.
+        assert wait_until(lambda: any(record["path"] == "/slow/1" for record in fresh_join_server.records()),
+                          deadline_s=20)
+        time.sleep(0.5)
+        records = fresh_join_server.records()
+        assert [record["path"] for record in records].count("/slow/1") == 1
+        assert {record["headers"].get("x-dane-client-id") for record in records} == {name}
+        assert {r["path"] for r in results if r["status"] == 200} <= {record["path"] for record in records}
+    finally:
+        backend.close()
