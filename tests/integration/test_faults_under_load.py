@@ -376,3 +376,223 @@ def test_backend_slower_than_backend_ms_times_out_that_request_only(lab, fresh_j
         assert {r["path"] for r in results if r["status"] == 200} <= {record["path"] for record in records}
     finally:
         backend.close()
+
+
+# --- 5: slowloris -----------------------------------------------------------------------------------------------------
+
+def client_hello():
+    """The bytes of a real TLS 1.3 ClientHello (Python's ssl, through memory BIOs)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="js.example.test")
+    with contextlib.suppress(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return outgoing.read()
+
+
+class Dribbler:
+    def __init__(self, address):
+        self.sock = socket.create_connection(address, timeout=10)
+        self.sock.setblocking(False)
+        self.opened = time.monotonic()
+        self.sent = 0
+        self.closed = None  # when the server ended the connection
+        self.received = b""
+
+
+def dribble(dribblers, hello, interval_s, running):
+    """One more byte of the ClientHello on every open connection each interval; notes when the server closes."""
+    while running.is_set() and any(d.closed is None for d in dribblers):
+        for d in dribblers:
+            if d.closed is not None:
+                continue
+            try:
+                d.sock.send(hello[d.sent:d.sent + 1])
+                d.sent += 1
+                data = d.sock.recv(4096)
+                if not data:
+                    d.closed = time.monotonic()
+                d.received += data
+            except BlockingIOError:
+                pass
+            except OSError:
+                d.closed = time.monotonic()
+        time.sleep(interval_s)
+
+
+def test_slowloris_dribbling_client_hellos_does_not_lock_out_authenticated_clients(lab, fresh_join_server, bulk_zone):
+    count, handshake_ms = 300, 4000
+    config = inbound_config(lab, fresh_join_server.port,
+                            timeouts={"handshake_ms": handshake_ms, "idle_ms": 60000, "backend_ms": 5000})
+    name = f"cached.{bulk_zone}"
+    hello = client_hello()
+    with Sidecar(config, name="slowloris") as sidecar:
+        address = listen_address(config)
+        with Load(lab, address, name) as load:
+            load.wait_for_answers(0, 5, new_connections=2)
+            counts_before = sidecar.handshake_counts(LISTENER)
+            dribblers = [Dribbler(address) for _ in range(count)]
+            running = threading.Event()
+            running.set()
+            thread = threading.Thread(target=dribble, args=(dribblers, hello, 0.5, running), daemon=True)
+            thread.start()
+            try:
+                mark = load.mark()
+                active = wait_until(lambda: sidecar.metric("dance_connections_active", listener=LISTENER) >= count)
+                peak = sidecar.metric("dance_connections_active", listener=LISTENER)
+                during = load.wait_for_answers(mark, 10, new_connections=3)
+                thread.join(timeout=handshake_ms / 1000 + 60)
+                assert not thread.is_alive(), f"{sum(d.closed is None for d in dribblers)} dribblers still open"
+            finally:
+                running.clear()
+                for d in dribblers:
+                    d.sock.close()
+        results = load.since(0)
+        assert sidecar.process.poll() is None
+        assert active, f"only {peak} connections active"
+        assert not failures(during) and not failures(results), summarize(results)
+        # Each dribbler was closed by the server at its handshake deadline although it kept sending, and
+        # never got a byte back (it never completed its ClientHello).
+        assert all(d.sent < len(hello) for d in dribblers)
+        assert not [d.received for d in dribblers if d.received]
+        lifetimes = sorted(d.closed - d.opened for d in dribblers)
+        assert lifetimes[0] >= handshake_ms / 1000 * 0.9 and lifetimes[-1] < handshake_ms / 1000 + 30, lifetimes
+        delta = handshake_delta_after(sidecar, counts_before, count)
+        assert delta.get("timeout") == count and set(delta) <= {"timeout", "ok"}, delta
+        records = fresh_join_server.records()
+        assert {record["headers"].get("x-dane-client-id") for record in records} == {name}
+        assert len(records) == len([r for r in results if r["status"] == 200])
+
+
+# --- 6: server certificate rotation with SIGHUP under load --------------------------------------------------------------
+
+def test_inbound_certificate_rotation_with_sighup_under_load_fails_no_request(lab, fresh_join_server):
+    from test_operations import make_key_pair, tlsa_of
+
+    port = free_port()
+    server_tlsa = f"_{port}._tcp.{lab.NAME_JS}"
+    work = pathlib.Path(tempfile.mkdtemp(prefix="server-rotation-"))
+    live_cert, live_key = work / "live.pem", work / "live.key"
+    shutil.copy(lab.pki("js.pem"), live_cert)
+    shutil.copy(lab.pki("js.key"), live_key)
+    new_cert, new_key = make_key_pair(work, "js-next")
+    old_tlsa, new_tlsa = tlsa_of(lab.pki("js.pem")), tlsa_of(new_cert)
+    # Short cache lifetimes: the outbound side re-checks the server's TLSA record every second, and a pooled
+    # connection older than its answer is replaced, so new handshakes meet the rotated certificate.
+    dns = {"mode": "trust-ad", "resolvers": [f"127.0.0.1:{lab.UNBOUND_PORT}"],
+           "cache": {"max_ttl_s": 1, "negative_ttl_s": 1}}
+    lab.set_tlsa(server_tlsa, old_tlsa)
+    inbound_settings = {"dns": dns, "inbound": [{
+        "name": LISTENER, "listen": f"127.0.0.1:{port}", "backend": f"127.0.0.1:{fresh_join_server.port}",
+        "tls": {"cert": str(live_cert), "key": str(live_key)},
+        "client_auth": {"mode": "require", "allow": [lab.NAME_NS_A]}}]}
+    outbound_settings = {"dns": dns, "outbound": [{
+        "name": LISTENER, "listen": f"127.0.0.1:{free_port()}", "upstream": f"{lab.NAME_JS}:{port}",
+        "tls": {"cert": str(lab.pki("ns-a.pem")), "key": str(lab.pki("ns-a.key")), "client_id": lab.NAME_NS_A},
+        "max_idle_connections": 4}]}
+    count = 450  # 15 s at 30 requests a second each: the rotation happens in the middle
+    try:
+        with Sidecar(inbound_settings, name="inbound") as inbound, Sidecar(outbound_settings, name="outbound") as outbound:
+            url = f"http://127.0.0.1:{int(outbound.config['outbound'][0]['listen'].rsplit(':', 1)[1])}/api"
+            emulators = [subprocess.Popen([binary("NS_EMULATOR", "tests/peers/lorawan-ns-emulator"), "--url", url,
+                                           "--count", str(count), "--concurrency", "2", "--rate", "30", "--no-verify",
+                                           *keep_alive, "--dev-nonce-start", str(start)],
+                                          stdout=subprocess.PIPE, text=True)
+                         for keep_alive, start in (([], 1000), (["--keepalive"], 5000))]
+            try:
+                time.sleep(2)
+                expiry_before = inbound.metric("dance_certificate_expiry_timestamp_seconds")
+                # The operator's rollover: publish old + new, let caches learn both, swap the files, SIGHUP.
+                lab.set_tlsa(server_tlsa, f"{old_tlsa}; {new_tlsa}")
+                time.sleep(1.5)
+                for source, target in ((new_key, live_key), (new_cert, live_cert)):
+                    staging = target.with_suffix(".tmp")
+                    shutil.copy(source, staging)
+                    os.replace(staging, target)
+                inbound.reload()
+                assert wait_until(lambda: inbound.metric("dance_certificate_expiry_timestamp_seconds") != expiry_before,
+                                  deadline_s=20)
+                assert inbound.metric("dance_config_reloads_total", result="ok") >= 1
+                time.sleep(1.5)
+                # Retire the old record: from now on only the new certificate authenticates the server.
+                lab.set_tlsa(server_tlsa, new_tlsa)
+                time.sleep(1.5)
+                handshakes_after_retirement = outbound.metric("dance_handshakes_total", result="ok")
+                assert all(emulator.poll() is None for emulator in emulators), "the load ended before the rotation"
+                summaries = [json.loads(emulator.communicate(timeout=180)[0]) for emulator in emulators]
+            finally:
+                for emulator in emulators:
+                    if emulator.poll() is None:
+                        emulator.kill()
+                        emulator.wait()
+            for summary in summaries:
+                assert summary["result_codes"] == {"Success": count} and summary["error_count"] == 0, summary
+            # New connections were made, and authenticated, against the new certificate only.
+            assert outbound.metric("dance_handshakes_total", result="ok") > handshakes_after_retirement
+            outbound_counts = outbound.handshake_counts(LISTENER, direction="outbound")
+            assert set(outbound_counts) == {"ok"} or not {k for k, v in outbound_counts.items() if v and k != "ok"}, \
+                outbound_counts
+            inbound_counts = inbound.handshake_counts(LISTENER)
+            assert not {k for k, v in inbound_counts.items() if v and k != "ok"}, inbound_counts
+            assert inbound.metric("dance_requests_total", code="200") == 2 * count
+            assert inbound.process.poll() is None and outbound.process.poll() is None
+        records = fresh_join_server.records()
+        assert len(records) == 2 * count
+        assert {record["headers"].get("x-dane-client-id") for record in records} == {lab.NAME_NS_A}
+    finally:
+        lab.set_tlsa(server_tlsa, "")
+
+
+# --- 7: SIGTERM under load ------------------------------------------------------------------------------------------
+
+def test_sigterm_under_load_loses_no_accepted_request(lab, bulk_zone):
+    # A join server answering after 1 s: every load thread has a request in flight when SIGTERM arrives.
+    slow = JoinServer(extra=["--delay-ms", "1000"])
+    config = inbound_config(lab, slow.port)  # drain_timeout_ms: 5000
+    name = f"cached.{bulk_zone}"
+    try:
+        with Sidecar(config, name="sigterm") as sidecar:
+            address = listen_address(config)
+            with Load(lab, address, name, keep_alive=2, fresh=2, pause_s=0.02) as load:
+                load.wait_for_answers(0, 8, new_connections=2)
+                terminated = time.monotonic()
+                sidecar.process.send_signal(signal.SIGTERM)
+                readiness = sidecar.admin_get("/readyz")  # while draining
+                assert sidecar.process.wait(timeout=60) == 0
+                exited = time.monotonic()
+                # The load goes on until it has met the closed listener a few times.
+                assert wait_until(lambda: sum(r["outcome"] == "refused" and r["sent"] > exited
+                                              for r in load.since(0)) >= 3, deadline_s=30)
+            results = load.since(0)
+        # (Leaving the block checked exit code 0 and a sanitizer-clean stderr.)
+        events = sidecar.log_events()
+        assert any(event.get("event") == "draining" for event in events)
+        assert readiness[0] == 503, readiness
+        logged = [event["path"] for event in events if event.get("event") == "access"]
+        received = [record["path"] for record in slow.records()]
+        accepted = set(logged) | set(received)
+        # Every request the sidecar accepted (logged, or forwarded to the backend) got a complete answer.
+        lost = [r for r in results if r["path"] in accepted and r["status"] != 200]
+        assert not lost, f"{len(lost)} accepted requests lost, first: {lost[0]}"
+        answered = [r for r in results if r["outcome"] == "answered"]
+        assert all(r["status"] == 200 and json.loads(r["body"])["MessageType"] == "JoinAns" for r in answered), \
+            summarize(answered)
+        assert sorted(logged) == sorted(r["path"] for r in answered)
+        assert sorted(received) == sorted(logged), "the backend and the access log disagree"
+        # The requests in flight at SIGTERM were answered, telling keep-alive clients to close.
+        drained = [r for r in answered if r["sent"] < terminated < r["done"]]
+        assert drained, summarize(results)
+        assert all(r["headers"].get("connection") == "close" for r in drained), drained
+        # What was not accepted was refused: no connection, no handshake, or a keep-alive connection closed
+        # before the sidecar read the request (not logged, not forwarded: the client may retry it).
+        refused = [r for r in results if r["outcome"] == "refused"]
+        closed_unread = [r for r in results if r["outcome"] == "unanswered"]
+        assert len(refused) >= 3
+        assert not [r for r in answered if r["sent"] > exited]
+        print(f"SIGTERM under load: {len(answered)} answered ({len(drained)} drained), {len(refused)} refused, "
+              f"{len(closed_unread)} closed before being read, 0 lost")
+        assert {record["headers"].get("x-dane-client-id") for record in slow.records()} == {name}
+    finally:
+        slow.stop()
