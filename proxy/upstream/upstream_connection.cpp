@@ -73,6 +73,12 @@ void UpstreamConnection::on_event(bufferevent*, short what, void* self) {
                              : what & BEV_EVENT_TIMEOUT ? "idle timeout"
                                                         : "error while idle");
     } else if (connection->exchange_done_) {
+        // exchange() removed the idle watch's timeout, but one that fired in this loop pass is already queued
+        // and still arrives: it is not this exchange's (the pool's request deadline rules exchanges).
+        if (what & BEV_EVENT_TIMEOUT) {
+            bufferevent_enable(connection->connection_.get(), EV_READ);  // a socket bufferevent disabled it
+            return;
+        }
         connection->handle_end_of_stream(what);
     }
 }
@@ -103,7 +109,15 @@ void UpstreamConnection::handle_end_of_stream(short what) {
         finish({parser_.take_response(), {}, true, false});
         return;
     }
-    finish({std::nullopt, classify_stream_failure(what), request_bytes_sent(), false});
+    bool sent = request_bytes_sent();
+    if (!sent) {
+        // Reported as not sent, so the pool may send it on another connection: it must never leave on this one
+        // (a write already queued in this loop pass would send it anyway, and the server would get it twice).
+        bufferevent_disable(connection_.get(), EV_WRITE);
+        evbuffer* output = bufferevent_get_output(connection_.get());
+        evbuffer_drain(output, evbuffer_get_length(output));
+    }
+    finish({std::nullopt, classify_stream_failure(what), sent, false});
 }
 
 UpstreamFailure UpstreamConnection::classify_stream_failure(short what) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -348,4 +349,39 @@ TEST_CASE("a connection is not reused once its authentication expires, and leave
     CHECK(send_and_wait(loop, pool, make_request("/3")).ok());
     CHECK(pool.stats().connections_opened == 2);
     CHECK(backend.server.connections_accepted() == 2);
+}
+
+// The idle watch's timeout and a new request in the same loop pass: the request takes the connection (its idle time
+// is not quite over), and the timeout callback, already queued, runs next. It must not fail the exchange, and above
+// all a request reported as not sent must never leave afterwards (the pool sends it again on a new connection).
+TEST_CASE("an idle timeout already queued when a request takes the connection neither fails nor duplicates it") {
+    EventLoop loop;
+    Backend backend(loop.base());
+    UpstreamPoolOptions options;
+    options.idle_timeout_ms = 100;
+    UpstreamPool pool(loop.base(), make_tcp_connector(loop.base(), {"127.0.0.1", backend.server.port()}, 2000), options);
+    CHECK(send_and_wait(loop, pool, make_request("/1")).ok());
+    REQUIRE(pool.stats().idle_connections == 1);  // its idle timer fires at most 100 ms from now
+    struct Timers {
+        UpstreamPool* pool;
+        std::optional<UpstreamResult> result;
+    } timers{&pool, std::nullopt};
+    // At 50 ms the loop is held until both the request timer (60 ms) and the idle timer have expired: the next
+    // pass activates the request timer first (it expires first), then the idle timeout.
+    EventPtr hold(evtimer_new(loop.base(), [](evutil_socket_t, short, void*) { std::this_thread::sleep_for(80ms); },
+                              nullptr));
+    EventPtr request(evtimer_new(loop.base(), [](evutil_socket_t, short, void* arg) {
+        auto* state = static_cast<Timers*>(arg);
+        state->pool->send(make_request("/2", "{\"TransactionID\":2}"),
+                          [state](UpstreamResult r) { state->result = std::move(r); });
+    }, &timers));
+    timeval at_50ms{0, 50000}, at_60ms{0, 60000};
+    evtimer_add(hold.get(), &at_50ms);
+    evtimer_add(request.get(), &at_60ms);
+    REQUIRE(loop.run_until([&] { return timers.result.has_value(); }));
+    loop.run_for(100ms);  // a duplicate would arrive by now
+    CHECK(timers.result->ok());
+    CHECK(backend.requests == 2);
+    CHECK(pool.stats().retries == 0);
+    CHECK(backend.server.connections_accepted() == 1);
 }
