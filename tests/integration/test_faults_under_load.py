@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import pathlib
+import resource
 import shutil
 import signal
 import socket
@@ -33,14 +34,10 @@ from processes import JoinServer, Sidecar, binary, free_port
 LISTENER = "join-server"
 
 
-def bulk_names(lab):
-    """Every name under bulk.<zone> carries the ns-a key (a signed wildcard TLSA), so fresh identities are free."""
-    return f"bulk.{lab.LAB_ZONE}"
-
-
 @pytest.fixture(scope="module")
 def bulk_zone(lab):
-    zone = bulk_names(lab)
+    """Every name under bulk.<zone> carries the ns-a key (a signed wildcard TLSA): never-seen identities are free."""
+    zone = f"bulk.{lab.LAB_ZONE}"
     lab.set_tlsa(f"*.{zone}", lab.TLSA_NS_A)
     return zone
 
@@ -114,7 +111,7 @@ class Load:
                 except OSError as error:
                     self.record(outcome="refused", path=None, first=True, status=None, headers={}, body=b"",
                                 error=f"connect: {error}", sent=started, done=time.monotonic())
-                    time.sleep(self.pause_s)
+                    time.sleep(max(self.pause_s, 0.1))
                     continue
                 if not connected:
                     self.record(outcome="refused", path=None, first=True, status=None, headers={}, body=b"",
@@ -160,10 +157,10 @@ def lorawan_answer(result):
     return body
 
 
-def fresh_identity(lab, address, name, timeout_s=60):
-    """One handshake + request as a never-seen `name` (ns-a key, covered by the bulk wildcard)."""
+def fresh_identity(lab, address, name, path, timeout_s=60):
+    """One handshake + request as `name` (the ns-a key: any name under the bulk wildcard)."""
     return exchange(address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), encode_client_name(name),
-                    http_request("POST", f"/fresh/{name}", JOIN_REQUEST), timeout_s=timeout_s)
+                    http_request("POST", path, JOIN_REQUEST), timeout_s=timeout_s)
 
 
 def handshake_delta_after(sidecar, before, expected_total):
@@ -185,9 +182,10 @@ def resolver_fault(lab, join_server, bulk_zone, break_resolver, repair_resolver,
                 mark = load.mark()
                 lookups_before = sidecar.metric("dance_tlsa_lookups_total", result=expected_result.removeprefix("dns_"),
                                                 cache="miss")
+                hits_before = sidecar.metric("dance_tlsa_lookups_total", result="secure", cache="hit")
                 counts_before = sidecar.handshake_counts(LISTENER)
                 # A never-seen identity: its lookup cannot succeed, so it fails closed.
-                refused = fresh_identity(lab, address, never_seen)
+                refused = fresh_identity(lab, address, never_seen, "/fresh/refused")
                 assert refused.handshake_done and refused.status is None, refused
                 assert "handshake failure" in refused.error, refused  # alert 40
                 # The server counts right after sending its verdict: the client may have read it a moment earlier.
@@ -200,30 +198,25 @@ def resolver_fault(lab, join_server, bulk_zone, break_resolver, repair_resolver,
                 # Meanwhile the cached identity keeps working, new handshakes included.
                 during = load.wait_for_answers(mark, 10, new_connections=3)
                 assert not failures(during), summarize(during)
+                assert sidecar.metric("dance_tlsa_lookups_total", result="secure", cache="hit") >= hits_before + 3
             finally:
                 repair_resolver()
             # No restart of the sidecar: the same identity is accepted now (failures are not cached).
-            accepted = fresh_identity(lab, address, never_seen)
+            accepted = fresh_identity(lab, address, never_seen, "/fresh/accepted")
             assert accepted.status == 200 and json.loads(accepted.body)["MessageType"] == "JoinAns", accepted
             assert sidecar.metric("dance_handshakes_total", listener=LISTENER, result=expected_result) == 1
         results = load.since(0)
         assert not failures(results), summarize(results)
         assert sidecar.process.poll() is None
         sidecar.assert_clean()
-        ok_paths = [r["path"] for r in results if r["status"] == 200] + [f"/fresh/{never_seen}"]
-        seen = assert_backend_got_only_names(join_server, {cached, never_seen}, ok_paths)
-        assert not [path for path in seen if path == f"/fresh/{never_seen}"][1:]
-
-
-def assert_backend_got_only_names(join_server, names, paths_answered_ok):
-    records = join_server.records()
-    identities = {record["headers"].get("x-dane-client-id") for record in records}
-    assert identities <= names, f"the backend saw identities {identities}"
-    paths = [record["path"] for record in records]
-    assert len(paths) == len(set(paths)), "a request reached the backend twice"
-    missing = set(paths_answered_ok) - set(paths)
-    assert not missing, f"answered 200 without reaching the backend: {sorted(missing)[:5]}"
-    return paths
+        # The backend got each answered request once, with the identity that was checked, and nothing of the
+        # refused handshake.
+        records = join_server.records()
+        paths = [record["path"] for record in records]
+        assert len(paths) == len(set(paths)), "a request reached the backend twice"
+        assert set(paths) == {r["path"] for r in results if r["status"] == 200} | {"/fresh/accepted"}
+        assert all(record["headers"].get("x-dane-client-id") == (never_seen if record["path"] == "/fresh/accepted"
+                                                                 else cached) for record in records)
 
 
 def test_resolver_killed(lab, fresh_join_server, bulk_zone):
@@ -428,6 +421,11 @@ def test_slowloris_dribbling_client_hellos_does_not_lock_out_authenticated_clien
                             timeouts={"handshake_ms": handshake_ms, "idle_ms": 60000, "backend_ms": 5000})
     name = f"cached.{bulk_zone}"
     hello = client_hello()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < count + 200:  # the dribblers, the load's sockets and the rest of this process
+        if hard != resource.RLIM_INFINITY and hard < count + 200:
+            pytest.skip(f"needs {count + 200} file descriptors, the hard limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count + 200, hard))
     with Sidecar(config, name="slowloris") as sidecar:
         address = listen_address(config)
         with Load(lab, address, name) as load:
@@ -532,8 +530,7 @@ def test_inbound_certificate_rotation_with_sighup_under_load_fails_no_request(la
             # New connections were made, and authenticated, against the new certificate only.
             assert outbound.metric("dance_handshakes_total", result="ok") > handshakes_after_retirement
             outbound_counts = outbound.handshake_counts(LISTENER, direction="outbound")
-            assert set(outbound_counts) == {"ok"} or not {k for k, v in outbound_counts.items() if v and k != "ok"}, \
-                outbound_counts
+            assert not {k for k, v in outbound_counts.items() if v and k != "ok"}, outbound_counts
             inbound_counts = inbound.handshake_counts(LISTENER)
             assert not {k for k, v in inbound_counts.items() if v and k != "ok"}, inbound_counts
             assert inbound.metric("dance_requests_total", code="200") == 2 * count
