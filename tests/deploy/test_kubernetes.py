@@ -247,3 +247,25 @@ def test_unbound_accepts_its_config(tmp_path):
     conf.write_text(named("ConfigMap", "dance-unbound")["data"]["unbound.conf"])
     result = subprocess.run([checker, str(conf)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ChirpStack Application Server v3 listeners that stay at their defaults in js-deployment.yaml (its
+# chirpstack-application-server.toml): [application_server.api] 0.0.0.0:8001 and
+# [application_server.external_api] 0.0.0.0:8080. Both log.Fatal on a bind error, so a clash crash-loops the pod.
+CHIRPSTACK_AS_V3_DEFAULT_PORTS = {"application_server.api": 8001, "application_server.external_api": 8080}
+
+
+def test_js_pod_ports_do_not_clash_with_chirpstack_defaults():
+    js = named("Deployment", "chirpstack-application-server")["spec"]["template"]
+    env = {e["name"]: e["value"] for c in containers(js) for e in c.get("env", [])}
+    config = sidecar_config(js)
+    bound = dict(CHIRPSTACK_AS_V3_DEFAULT_PORTS)
+    bound["join_server.bind (JOIN_SERVER__BIND)"] = port_of(env["JOIN_SERVER__BIND"])
+    bound["sidecar inbound listen"] = port_of(config["inbound"][0]["listen"])
+    bound["sidecar admin"] = port_of(config["admin"]["listen"])
+    bound["unbound"] = 5353
+    by_port = {}
+    for what, port in bound.items():
+        by_port.setdefault(port, []).append(what)
+    assert not {port: whats for port, whats in by_port.items() if len(whats) > 1}
+    assert env["JOIN_SERVER__BIND"].startswith("127.0.0.1:"), "the JS API must stay on loopback"
