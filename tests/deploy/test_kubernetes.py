@@ -16,20 +16,28 @@ DEPLOY = pathlib.Path(__file__).resolve().parents[2] / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
 
 
-def load_kustomization():
-    return yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
+def load_kustomization(directory=KUBERNETES):
+    return yaml.safe_load((directory / "kustomization.yaml").read_text())
 
 
-def load_documents():
+# The optional monitoring component, and the Secrets the operator creates (their shape, not applied).
+MONITORING = KUBERNETES / "components" / "monitoring"
+EXAMPLE_SECRETS = KUBERNETES / "examples" / "secrets.yaml"
+
+
+def load_documents(paths):
     documents = []
-    for name in load_kustomization()["resources"]:
-        for index, document in enumerate(yaml.safe_load_all((KUBERNETES / name).read_text())):
+    for path in paths:
+        for index, document in enumerate(yaml.safe_load_all(path.read_text())):
             if document:
-                documents.append((f"{name}#{index}", document))
+                documents.append((f"{path.relative_to(KUBERNETES)}#{index}", document))
     return documents
 
 
-DOCUMENTS = load_documents()
+BASE = load_documents(KUBERNETES / name for name in load_kustomization()["resources"])
+# Everything a full installation has: the base, the monitoring component and the operator's Secrets.
+DOCUMENTS = BASE + load_documents([*(MONITORING / name for name in load_kustomization(MONITORING)["resources"]),
+                                   EXAMPLE_SECRETS])
 
 
 def of_kind(kind):
@@ -73,6 +81,17 @@ def test_kustomization_lists_every_manifest():
     listed = set(load_kustomization()["resources"])
     present = {path.name for path in KUBERNETES.glob("*.yaml")} - {"kustomization.yaml"}
     assert listed == present
+    assert load_kustomization(MONITORING)["kind"] == "Component"
+    assert set(load_kustomization(MONITORING)["resources"]) == \
+        {path.name for path in MONITORING.glob("*.yaml")} - {"kustomization.yaml"}
+
+
+def test_base_never_overwrites_secrets_and_needs_no_crd():
+    """`kubectl apply -k` of the base must not replace the operator's Secrets with placeholders, and must
+    work on a cluster without the Prometheus Operator's CRDs."""
+    kinds = {(document["apiVersion"], document["kind"]) for _, document in BASE}
+    assert not [kind for kind in kinds if kind[1] == "Secret"]
+    assert kinds <= set(k8s_schema.BUILTIN_KINDS), kinds - set(k8s_schema.BUILTIN_KINDS)
 
 
 @pytest.mark.parametrize("label,document", DOCUMENTS, ids=[label for label, _ in DOCUMENTS])
@@ -103,7 +122,7 @@ def test_kubectl_kustomize_builds_when_available():
     built = subprocess.run([kubectl, "kustomize", str(KUBERNETES)], capture_output=True, text=True, timeout=120)
     assert built.returncode == 0, built.stderr
     kinds = sorted(document["kind"] for document in yaml.safe_load_all(built.stdout))
-    assert kinds == sorted(document["kind"] for _, document in DOCUMENTS)
+    assert kinds == sorted(document["kind"] for _, document in BASE)
 
 
 # --- references between manifests ----------------------------------------------------------------------
