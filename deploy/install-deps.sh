@@ -12,9 +12,11 @@ packages=(
   nsd unbound ldnsutils openssl curl iproute2 procps
   python3 python3-pytest python3-yaml
   # metrics, deployment checks, benchmarks
-  prometheus haproxy wrk yamllint python3-kubernetes dns-root-data
+  prometheus haproxy wrk yamllint dns-root-data
   # fuzzing (tests/fuzz): clang 16 compiles the project's C++20 (clang 14 cannot), libFuzzer, symbolizer
   clang-16 libclang-rt-16-dev llvm-16
+  # container images and the pod test (deploy/build-image.sh, tests/deploy/test_pod.py): rootful podman
+  podman buildah debootstrap runc catatonit slirp4netns netavark aardvark-dns
 )
 
 missing=()

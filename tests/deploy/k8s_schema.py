@@ -1,27 +1,24 @@
-"""Offline schema check of Kubernetes manifests.
+"""Offline schema check of Kubernetes manifests against current Kubernetes models.
 
-Nothing in Debian 12 validates manifests without a cluster (kubectl needs an API server for that), so the
-schema comes from Debian's python3-kubernetes: its model classes are generated from the Kubernetes 1.22
-OpenAPI spec and list, for every object type, each field's JSON name and type (`attribute_map`,
-`openapi_types`) and which fields are required (their setters reject None). Unknown fields, wrong types
-and missing required fields are reported with their path.
+Nothing in Debian 12 validates manifests without a cluster, and its python3-kubernetes models are from
+Kubernetes 1.22 (no `restartPolicy` on init containers, no `preStop.sleep`). The schema comes from the npm
+package kubernetes-models (generated from the Kubernetes OpenAPI spec; version pinned below): its TypeScript
+declarations (`*.d.ts`) list, for every object type, each field's JSON name, its type and whether it is
+optional (`?`). They are read here, with no JavaScript run: unknown fields, wrong types, values outside
+an enum and missing required fields are reported with their path.
+
+The package is installed once with npm into a cache directory (K8S_MODELS_DIR overrides: a node_modules
+directory that holds kubernetes-models and @kubernetes-models/apimachinery).
 """
-import datetime
 import functools
-import inspect
+import os
+import pathlib
 import re
+import subprocess
 
-import kubernetes.client.models as models
+MODELS_VERSION = "5.1.0"  # kubernetes-models on npm: has ContainerRestartRule, so Kubernetes 1.34 or later
 
-BUILTIN_KINDS = {
-    ("v1", "Namespace"): "V1Namespace",
-    ("v1", "ConfigMap"): "V1ConfigMap",
-    ("v1", "Secret"): "V1Secret",
-    ("v1", "Service"): "V1Service",
-    ("apps/v1", "Deployment"): "V1Deployment",
-}
-
-# monitoring.coreos.com/v1 ServiceMonitor is a CRD, absent from python3-kubernetes: the fields used here,
+# monitoring.coreos.com/v1 ServiceMonitor is a CRD, absent from kubernetes-models: the fields used here,
 # from the Prometheus Operator API reference.
 SERVICE_MONITOR_SPEC = {"jobLabel", "targetLabels", "podTargetLabels", "endpoints", "selector",
                         "namespaceSelector", "sampleLimit", "attachMetadata"}
@@ -29,79 +26,183 @@ SERVICE_MONITOR_ENDPOINT = {"port", "targetPort", "path", "scheme", "params", "i
                             "tlsConfig", "bearerTokenSecret", "honorLabels", "honorTimestamps",
                             "relabelings", "metricRelabelings", "followRedirects", "enableHttp2"}
 
-REQUIRED_PATTERN = re.compile(r"Invalid value for `(\w+)`, must not be `None`")
+# The built-in kinds the manifests may use (the base kustomization must stay within them: no CRD).
+BUILTIN_KINDS = {
+    ("v1", "Namespace"): "IoK8sApiCoreV1Namespace",
+    ("v1", "ConfigMap"): "IoK8sApiCoreV1ConfigMap",
+    ("v1", "Secret"): "IoK8sApiCoreV1Secret",
+    ("v1", "Service"): "IoK8sApiCoreV1Service",
+    ("apps/v1", "Deployment"): "IoK8sApiAppsV1Deployment",
+    ("policy/v1", "PodDisruptionBudget"): "IoK8sApiPolicyV1PodDisruptionBudget",
+    ("networking.k8s.io/v1", "NetworkPolicy"): "IoK8sApiNetworkingV1NetworkPolicy",
+}
+
+
+def models_dir():
+    """node_modules holding kubernetes-models; installed with npm into the cache on first use."""
+    if os.environ.get("K8S_MODELS_DIR"):
+        return pathlib.Path(os.environ["K8S_MODELS_DIR"])
+    cache = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
+    prefix = cache / "dance-sidecar" / f"kubernetes-models-{MODELS_VERSION}"
+    modules = prefix / "node_modules"
+    if not (modules / "kubernetes-models" / "package.json").exists():
+        prefix.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                                 "--ignore-scripts", "--loglevel=error", f"kubernetes-models@{MODELS_VERSION}"],
+                                capture_output=True, text=True, timeout=600)
+        if result.returncode != 0:
+            raise RuntimeError(f"npm install kubernetes-models@{MODELS_VERSION} failed (npm and the npm "
+                               f"registry are needed once): {result.stderr[-800:]}")
+    return modules
+
+
+_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_INTERFACE = re.compile(r"export interface (\w+)(?: extends [\w, ]+)? \{\n(.*?)\n\}", re.S)
+_TYPE_ALIAS = re.compile(r"export type (\w+) = ([^;{]+);")
+_EXPORT_AS = re.compile(r"export type \{ (\w+) as I(\w+),")
+
+
+def split_top(text, separator):
+    """Splits at separator outside <>, {} and quotes."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for index, char in enumerate(text):
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in "<{[":
+            depth += 1
+        elif not quoted and char in ">}]":
+            depth -= 1
+        elif not quoted and depth == 0 and char == separator:
+            parts.append(text[start:index])
+            start = index + 1
+    parts.append(text[start:])
+    return [part.strip() for part in parts if part.strip()]
+
+
+def parse_type(text):
+    text = text.strip()
+    alternatives = split_top(text, "|")
+    if len(alternatives) > 1:
+        return ("union", tuple(parse_type(a) for a in alternatives))
+    if text.startswith("Array<") and text.endswith(">"):
+        return ("list", parse_type(text[6:-1]))
+    if text.startswith("{") and text.endswith("}"):
+        inner = text[1:-1].strip().rstrip(";")
+        match = re.fullmatch(r"\[key: string\]: (.*)", inner, re.S)
+        return ("map", parse_type(match.group(1))) if match else ("prim", "any")
+    if text.startswith('"'):
+        return ("lit", text.strip('"'))
+    if text in ("string", "number", "boolean", "any", "object", "unknown"):
+        return ("prim", text)
+    return ("ref", text[1:] if text.startswith("I") else text)  # IIoK8s... -> IoK8s...
+
+
+def parse_fields(body):
+    fields = {}
+    for entry in split_top(body, ";"):
+        match = re.fullmatch(r'"([^"]+)"(\??): (.*)', entry, re.S)
+        if match:
+            fields[match.group(1)] = (parse_type(match.group(3)), match.group(2) != "?")
+    return fields
 
 
 @functools.lru_cache(maxsize=None)
-def model_fields(model_name):
-    """(json name -> type name, set of required json names) for one generated model class."""
-    model = getattr(models, model_name)
-    python_to_json = model.attribute_map
-    types = {python_to_json[attr]: kind for attr, kind in model.openapi_types.items()}
-    required = {python_to_json[attr] for attr in REQUIRED_PATTERN.findall(inspect.getsource(model))}
-    return types, required
+def registry():
+    """{canonical name (IoK8sApiCoreV1Container...): ("object", fields) or ("alias", type)}."""
+    types = {}
+    root = models_dir()
+    for package in ("kubernetes-models", "@kubernetes-models/apimachinery"):
+        for path in (root / package).rglob("*.d.ts"):
+            if "_schemas" in path.parts or "node_modules" in path.relative_to(root / package).parts:
+                continue
+            text = _COMMENT.sub("", path.read_text())
+            exported = dict(_EXPORT_AS.findall(text))  # local interface name -> canonical name
+            if not exported:
+                continue
+            for name, body in _INTERFACE.findall(text):
+                if name in exported:
+                    types[exported[name]] = ("object", parse_fields(body))
+            for name, body in _TYPE_ALIAS.findall(text):
+                if name in exported:
+                    types[exported[name]] = ("alias", parse_type(body))
+    if "IoK8sApiCoreV1Container" not in types:
+        raise RuntimeError(f"no Kubernetes models found under {root}")
+    return types
 
 
-def check_value(value, type_name, path, errors):
-    if type_name.startswith("list["):
+def describe(kind):
+    tag, value = kind
+    if tag == "lit":
+        return repr(value)
+    if tag == "union":
+        return " or ".join(describe(v) for v in value)
+    return {"string": "a string", "number": "a number", "boolean": "true/false"}.get(value, str(value))
+
+
+def check(value, kind, path, errors):
+    tag, detail = kind
+    if tag == "ref":
+        definition = registry().get(detail)
+        if definition is None:
+            return  # a type the package does not describe further (free-form)
+        if definition[0] == "alias":
+            check(value, definition[1], path, errors)
+        else:
+            check_object(value, detail, definition[1], path, errors)
+    elif tag == "list":
         if not isinstance(value, list):
             errors.append(f"{path}: expected a list")
             return
         for index, item in enumerate(value):
-            check_value(item, type_name[5:-1], f"{path}[{index}]", errors)
-    elif type_name.startswith("dict("):
+            check(item, detail, f"{path}[{index}]", errors)
+    elif tag == "map":
         if not isinstance(value, dict):
             errors.append(f"{path}: expected a mapping")
             return
-        item_type = type_name[5:-1].split(", ", 1)[1]
         for key, item in value.items():
-            check_value(item, item_type, f"{path}.{key}", errors)
-    elif type_name == "str":
-        if not isinstance(value, str):
-            errors.append(f"{path}: expected a string, got {value!r}")
-    elif type_name == "int":
-        if not isinstance(value, int) or isinstance(value, bool):
-            errors.append(f"{path}: expected an integer, got {value!r}")
-    elif type_name == "bool":
-        if not isinstance(value, bool):
-            errors.append(f"{path}: expected true/false, got {value!r}")
-    elif type_name == "float":
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            errors.append(f"{path}: expected a number, got {value!r}")
-    elif type_name == "datetime":
-        if not isinstance(value, (str, datetime.datetime)):
-            errors.append(f"{path}: expected a timestamp")
-    elif type_name == "object":  # IntOrString, Quantity, free-form
-        if isinstance(value, (list, dict)) and path.endswith(("port", "targetPort")):
-            errors.append(f"{path}: expected a port number or name")
-    else:
-        check_object(value, type_name, path, errors)
+            check(item, detail, f"{path}.{key}", errors)
+    elif tag == "union":
+        for alternative in detail:
+            trial = []
+            check(value, alternative, path, trial)
+            if not trial:
+                return
+        errors.append(f"{path}: expected {describe(kind)}, got {value!r}")
+    elif tag == "lit":
+        if value != detail:
+            errors.append(f"{path}: expected {detail!r}, got {value!r}")
+    elif detail == "string" and not isinstance(value, str):
+        errors.append(f"{path}: expected a string, got {value!r}")
+    elif detail == "number" and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+        errors.append(f"{path}: expected a number, got {value!r}")
+    elif detail == "boolean" and not isinstance(value, bool):
+        errors.append(f"{path}: expected true/false, got {value!r}")
 
 
-def check_object(value, model_name, path, errors):
+def check_object(value, name, fields, path, errors):
     if not isinstance(value, dict):
-        errors.append(f"{path}: expected a mapping ({model_name})")
+        errors.append(f"{path}: expected a mapping ({name})")
         return
-    types, required = model_fields(model_name)
     for key, item in value.items():
-        if key not in types:
-            errors.append(f"{path}.{key}: unknown field for {model_name}")
+        if key not in fields:
+            errors.append(f"{path}.{key}: unknown field for {name}")
         elif item is not None:
-            check_value(item, types[key], f"{path}.{key}", errors)
-    for key in sorted(required - {"apiVersion", "kind"}):
-        if value.get(key) is None:
-            errors.append(f"{path}.{key}: required by {model_name}")
+            check(item, fields[key][0], f"{path}.{key}", errors)
+    for key, (_, required) in sorted(fields.items()):
+        if required and value.get(key) is None:
+            errors.append(f"{path}.{key}: required by {name}")
 
 
 def check_service_monitor(document, path, errors):
     spec = document.get("spec") or {}
-    check_object(document.get("metadata"), "V1ObjectMeta", f"{path}.metadata", errors)
+    check(document.get("metadata"), ("ref", "IoK8sApimachineryPkgApisMetaV1ObjectMeta"), f"{path}.metadata", errors)
     errors.extend(f"{path}.spec.{key}: unknown field for ServiceMonitor" for key in spec
                   if key not in SERVICE_MONITOR_SPEC)
     if "selector" not in spec:
         errors.append(f"{path}.spec.selector: required by ServiceMonitor")
     else:
-        check_object(spec["selector"], "V1LabelSelector", f"{path}.spec.selector", errors)
+        check(spec["selector"], ("ref", "IoK8sApimachineryPkgApisMetaV1LabelSelector"), f"{path}.spec.selector",
+              errors)
     endpoints = spec.get("endpoints")
     if not isinstance(endpoints, list) or not endpoints:
         errors.append(f"{path}.spec.endpoints: required, a non-empty list")
@@ -118,7 +219,7 @@ def schema_errors(document, path):
     if (api_version, kind) == ("monitoring.coreos.com/v1", "ServiceMonitor"):
         check_service_monitor(document, path, errors)
     elif (api_version, kind) in BUILTIN_KINDS:
-        check_object(document, BUILTIN_KINDS[(api_version, kind)], path, errors)
+        check(document, ("ref", BUILTIN_KINDS[(api_version, kind)]), path, errors)
         if not (document.get("metadata") or {}).get("name"):
             errors.append(f"{path}.metadata.name: required")
     else:

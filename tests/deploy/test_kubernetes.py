@@ -107,10 +107,24 @@ def test_schema_check_reports_mistakes():
     del service["spec"]["ports"][0]["port"]
     service["spec"]["ports"][0]["protocol"] = 6
     errors = k8s_schema.schema_errors(deployment, "d") + k8s_schema.schema_errors(service, "s")
-    assert "d.spec.template.spec.contianers: unknown field for V1PodSpec" in errors
-    assert "d.spec.template.spec.containers: required by V1PodSpec" in errors
-    assert "s.spec.ports[0].port: required by V1ServicePort" in errors
-    assert "s.spec.ports[0].protocol: expected a string, got 6" in errors
+    assert "d.spec.template.spec.contianers: unknown field for IoK8sApiCoreV1PodSpec" in errors
+    assert "d.spec.template.spec.containers: required by IoK8sApiCoreV1PodSpec" in errors
+    assert "s.spec.ports[0].port: required by IoK8sApiCoreV1ServicePort" in errors
+    assert "s.spec.ports[0].protocol: expected 'SCTP' or 'TCP' or 'UDP', got 6" in errors
+
+
+def test_schema_knows_current_kubernetes_fields():
+    """Native sidecars (init container restartPolicy: Always, Kubernetes 1.29+) and preStop.sleep (1.30+)
+    are in the models; a 1.22 schema would call them unknown fields."""
+    deployment = copy.deepcopy(of_kind("Deployment")[0])
+    pod = deployment["spec"]["template"]["spec"]
+    pod["initContainers"] = [{"name": "sidecar", "image": "i", "restartPolicy": "Always",
+                              "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
+                              "startupProbe": {"httpGet": {"path": "/readyz", "port": 9901}}}]
+    assert k8s_schema.schema_errors(deployment, "d") == []
+    pod["initContainers"][0]["restartpolicy"] = pod["initContainers"][0].pop("restartPolicy")
+    assert k8s_schema.schema_errors(deployment, "d") == [
+        "d.spec.template.spec.initContainers[0].restartpolicy: unknown field for IoK8sApiCoreV1Container"]
 
 
 def test_kubectl_kustomize_builds_when_available():
