@@ -55,7 +55,8 @@ def pod_specs():
 
 
 def containers(template):
-    return template["spec"]["containers"]
+    """Every container of the pod: the native sidecars (initContainers) and the main ones."""
+    return template["spec"].get("initContainers", []) + template["spec"]["containers"]
 
 
 def sidecar_config(template):
@@ -204,7 +205,7 @@ def test_pods_meet_the_restricted_profile(name, template):
     assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
     assert pod.get("automountServiceAccountToken") is False
     assert not pod.get("hostNetwork") and not pod.get("hostPID")
-    for container in pod["containers"]:
+    for container in containers(template):
         context = container["securityContext"]
         assert context["allowPrivilegeEscalation"] is False, container["name"]
         assert context["readOnlyRootFilesystem"] is True, container["name"]
@@ -302,3 +303,15 @@ def test_js_pod_ports_do_not_clash_with_chirpstack_defaults():
         by_port.setdefault(port, []).append(what)
     assert not {port: whats for port, whats in by_port.items() if len(whats) > 1}
     assert env["JOIN_SERVER__BIND"].startswith("127.0.0.1:"), "the JS API must stay on loopback"
+
+
+@pytest.mark.parametrize("name,template", pod_specs(), ids=[name for name, _ in pod_specs()])
+def test_sidecars_are_native_and_start_before_chirpstack(name, template):
+    """unbound, then dance-sidecar, as init containers with restartPolicy: Always and a startupProbe: the
+    kubelet starts ChirpStack only once both are up, and stops them only after ChirpStack has exited."""
+    init = template["spec"]["initContainers"]
+    assert [c["name"] for c in init] == ["unbound", "dance-sidecar"]
+    for container in init:
+        assert container["restartPolicy"] == "Always", container["name"]
+        assert container["startupProbe"], container["name"]
+    assert [c["name"] for c in template["spec"]["containers"]] == [name]
