@@ -315,3 +315,24 @@ def test_sidecars_are_native_and_start_before_chirpstack(name, template):
         assert container["restartPolicy"] == "Always", container["name"]
         assert container["startupProbe"], container["name"]
     assert [c["name"] for c in template["spec"]["containers"]] == [name]
+
+
+def test_join_server_survives_voluntary_disruptions():
+    js = named("Deployment", "chirpstack-application-server")
+    labels = js["spec"]["template"]["metadata"]["labels"]
+    budgets = [p for p in of_kind("PodDisruptionBudget") if labels_match(p["spec"]["selector"]["matchLabels"], labels)]
+    assert len(budgets) == 1 and budgets[0]["spec"]["minAvailable"] < js["spec"]["replicas"]
+    spread = js["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert spread[0]["topologyKey"] == "kubernetes.io/hostname"
+    assert labels_match(spread[0]["labelSelector"]["matchLabels"], labels)
+
+
+def test_network_policies_open_only_the_sidecar_ports():
+    for name, template in pod_specs():
+        labels = template["metadata"]["labels"]
+        policies = [p for p in of_kind("NetworkPolicy") if labels_match(p["spec"]["podSelector"]["matchLabels"], labels)]
+        assert len(policies) == 1, name
+        opened = {port["port"] for rule in policies[0]["spec"]["ingress"] for port in rule["ports"]}
+        config = sidecar_config(template)
+        expected = {port_of(config["admin"]["listen"])} | {port_of(listener["listen"]) for listener in config["inbound"]}
+        assert opened == expected, (name, opened, expected)
