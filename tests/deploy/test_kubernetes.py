@@ -336,3 +336,20 @@ def test_network_policies_open_only_the_sidecar_ports():
         config = sidecar_config(template)
         expected = {port_of(config["admin"]["listen"])} | {port_of(listener["listen"]) for listener in config["inbound"]}
         assert opened == expected, (name, opened, expected)
+
+
+PER_CONNECTION_KIB = 22  # TLS session + buffers of one inbound connection (issue 15's estimate)
+BASE_MIB = 64  # the process, its TLSA cache at the default max_entries, allocator slack
+
+
+def mebibytes(quantity):
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
+    return float(quantity[:-2]) * units[quantity[-2:]]
+
+
+@pytest.mark.parametrize("name,template", pod_specs(), ids=[name for name, _ in pod_specs()])
+def test_sidecar_memory_limit_holds_max_connections(name, template):
+    sidecar = next(c for c in containers(template) if c["name"] == "dance-sidecar")
+    limit = mebibytes(sidecar["resources"]["limits"]["memory"])
+    connections = sum(listener.get("max_connections", 10000) for listener in sidecar_config(template)["inbound"])
+    assert limit >= BASE_MIB + connections * PER_CONNECTION_KIB / 1024, (name, limit, connections)
