@@ -10,7 +10,8 @@
 #   4. builds dance-sidecar:VERSION (stage runtime, FROM scratch) and dance-unbound:VERSION (stage unbound),
 #      and with --test-peers also dance-test-peers:VERSION (the join server and NS emulator of the tests).
 # Prints the size of each image built. Options:
-#   --tag-prefix P     image names P/dance-sidecar:VERSION ... (default: none, i.e. localhost/)
+#   --tag-prefix P     image names P/dance-sidecar:VERSION ... (default: localhost; always qualified, since
+#                      podman may resolve a short name to another local repository)
 #   --test-peers       also build the test-peers stage (tests/deploy/test_pod.py needs it)
 #   --only-sidecar     skip the unbound image
 # Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian), DANCE_BUILD_LOCK (a file to flock while
@@ -18,13 +19,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-prefix="" test_peers=0 unbound=1
+prefix="localhost/" test_peers=0 unbound=1
 while (($#)); do
   case $1 in
     --tag-prefix) prefix="${2%/}/"; shift 2 ;;
     --test-peers) test_peers=1; shift ;;
     --only-sidecar) unbound=0; shift ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "build-image.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
