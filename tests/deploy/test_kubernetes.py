@@ -238,8 +238,9 @@ def test_sidecar_probes_and_scrape_annotations_use_the_admin_port(name, template
 def test_sidecar_config_maps_follow_the_examples(config_map, example):
     embedded = yaml.safe_load(named("ConfigMap", config_map)["data"]["sidecar.yaml"])
     shipped = yaml.safe_load((DEPLOY / "examples" / example).read_text())
-    embedded.pop("admin")
-    shipped.pop("admin")
+    for key in ("admin", "workers"):  # pod IP for the kubelet; sized to the container, not the host
+        embedded.pop(key)
+        shipped.pop(key)
     assert embedded == shipped
 
 
@@ -353,3 +354,13 @@ def test_sidecar_memory_limit_holds_max_connections(name, template):
     limit = mebibytes(sidecar["resources"]["limits"]["memory"])
     connections = sum(listener.get("max_connections", 10000) for listener in sidecar_config(template)["inbound"])
     assert limit >= BASE_MIB + connections * PER_CONNECTION_KIB / 1024, (name, limit, connections)
+
+
+@pytest.mark.parametrize("name,template", pod_specs(), ids=[name for name, _ in pod_specs()])
+def test_sidecar_workers_match_the_cpu_limit(name, template):
+    """workers: 0 means one event loop per host core, whatever the container's CPU limit: on a 64-core node
+    a 1-CPU sidecar would run 64 loops and be throttled. The ConfigMap sizes them to limits.cpu."""
+    sidecar = next(c for c in containers(template) if c["name"] == "dance-sidecar")
+    cpu = sidecar["resources"]["limits"]["cpu"]
+    cores = float(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)
+    assert sidecar_config(template)["workers"] == max(1, int(cores)), (name, cpu)
