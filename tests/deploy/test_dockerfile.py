@@ -158,6 +158,7 @@ def test_image_rootfs_holds_exactly_the_libraries_the_binary_loads(tmp_path):
     assert (root / "etc" / "passwd").read_text().count(":10001:10001:") == 1
     if os.geteuid() != 0:
         pytest.skip("chroot into the assembled root needs root")
-    version = subprocess.run(["chroot", "--userspec=10001:10001", str(root), "/usr/local/bin/dance-sidecar",
-                              "--version"], capture_output=True, text=True, timeout=60)
+    version = subprocess.run(["chroot", "--userspec=10001:10001", str(root),
+                              f"/usr/local/bin/{os.path.basename(binary)}", "--version"],
+                             capture_output=True, text=True, timeout=60)
     assert version.returncode == 0 and version.stdout.startswith("dance-sidecar "), version
