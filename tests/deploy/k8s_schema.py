@@ -26,6 +26,10 @@ SERVICE_MONITOR_ENDPOINT = {"port", "targetPort", "path", "scheme", "params", "i
                             "tlsConfig", "bearerTokenSecret", "honorLabels", "honorTimestamps",
                             "relabelings", "metricRelabelings", "followRedirects", "enableHttp2"}
 
+# monitoring.coreos.com/v1 PrometheusRule, likewise: the rule group and rule fields Prometheus accepts.
+PROMETHEUS_RULE_GROUP = {"name", "interval", "rules", "limit", "query_offset", "labels"}
+PROMETHEUS_RULE = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"}
+
 # The built-in kinds the manifests may use (the base kustomization must stay within them: no CRD).
 BUILTIN_KINDS = {
     ("v1", "Namespace"): "IoK8sApiCoreV1Namespace",
@@ -212,12 +216,33 @@ def check_service_monitor(document, path, errors):
                       for key in endpoint if key not in SERVICE_MONITOR_ENDPOINT)
 
 
+def check_prometheus_rule(document, path, errors):
+    check(document.get("metadata"), ("ref", "IoK8sApimachineryPkgApisMetaV1ObjectMeta"), f"{path}.metadata", errors)
+    spec = document.get("spec") or {}
+    errors.extend(f"{path}.spec.{key}: unknown field for PrometheusRule" for key in spec if key != "groups")
+    groups = spec.get("groups")
+    if not isinstance(groups, list) or not groups:
+        errors.append(f"{path}.spec.groups: required, a non-empty list")
+        return
+    for index, group in enumerate(groups):
+        where = f"{path}.spec.groups[{index}]"
+        errors.extend(f"{where}.{key}: unknown field for a rule group" for key in group
+                      if key not in PROMETHEUS_RULE_GROUP)
+        for number, rule in enumerate(group.get("rules") or []):
+            errors.extend(f"{where}.rules[{number}].{key}: unknown field for a rule" for key in rule
+                          if key not in PROMETHEUS_RULE)
+            if "expr" not in rule or ("alert" in rule) == ("record" in rule):
+                errors.append(f"{where}.rules[{number}]: needs expr and exactly one of alert, record")
+
+
 def schema_errors(document, path):
     """Every schema violation in one manifest document, as 'path: message' strings."""
     errors = []
     api_version, kind = document.get("apiVersion"), document.get("kind")
     if (api_version, kind) == ("monitoring.coreos.com/v1", "ServiceMonitor"):
         check_service_monitor(document, path, errors)
+    elif (api_version, kind) == ("monitoring.coreos.com/v1", "PrometheusRule"):
+        check_prometheus_rule(document, path, errors)
     elif (api_version, kind) in BUILTIN_KINDS:
         check(document, ("ref", BUILTIN_KINDS[(api_version, kind)]), path, errors)
         if not (document.get("metadata") or {}).get("name"):

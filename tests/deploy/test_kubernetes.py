@@ -364,3 +364,10 @@ def test_sidecar_workers_match_the_cpu_limit(name, template):
     cpu = sidecar["resources"]["limits"]["cpu"]
     cores = float(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)
     assert sidecar_config(template)["workers"] == max(1, int(cores)), (name, cpu)
+
+
+def test_prometheus_rule_carries_the_alert_rules_file():
+    """The optional component's PrometheusRule must hold exactly the groups promtool tests in deploy/prometheus."""
+    rule = next(document for document in of_kind("PrometheusRule"))
+    shipped = yaml.safe_load((DEPLOY / "prometheus" / "dance-sidecar.rules.yaml").read_text())
+    assert rule["spec"]["groups"] == shipped["groups"]
