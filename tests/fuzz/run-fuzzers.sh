@@ -9,7 +9,8 @@
 # DANCE_BUILD_LOCK (file to flock around the build, default /tmp/build.lock; empty = no lock),
 # FUZZ_WORK_DIR (where corpora, logs and crash inputs go; default a new directory under /tmp, removed when
 # every harness passed),
-# FUZZ_NICE (nice level of the fuzzers, default 0), FUZZ_CXX (default clang++-16).
+# FUZZ_NICE (nice level of the fuzzers, default 0), FUZZ_CXX (default clang++-16), FUZZ_TIMEOUT (seconds one
+# input may take before libFuzzer calls it a hang, default 10; raise it on a loaded machine).
 set -uo pipefail
 
 seconds=${1:-60}
@@ -95,7 +96,7 @@ for name in "${harnesses[@]}"; do
   (
     cd "$work/$name" &&
       env "${fuzz_env[@]}" timeout --kill-after=30 $((seconds + 120)) nice -n "${FUZZ_NICE:-0}" \
-      "$build/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -max_len="${max_len[$name]}" -timeout=10 \
+      "$build/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -max_len="${max_len[$name]}" -timeout="${FUZZ_TIMEOUT:-10}" \
       -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" -artifact_prefix="$artifacts/" "$corpus" </dev/null
   ) >"$log" 2>&1
   rc=$?
