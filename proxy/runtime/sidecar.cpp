@@ -7,6 +7,7 @@
 #include <map>
 #include <thread>
 
+#include "base/cpu_quota.hpp"
 #include "base/c_handles.hpp"
 #include "config/config_loader.hpp"
 #include "dns/tlsa_cache.hpp"
@@ -69,9 +70,10 @@ std::vector<std::string> credential_files(const config::Config& config) {
     return files;
 }
 
+// workers: 0 = one loop per CPU the process may use (a container's CPU limit, not the host's cores).
 unsigned worker_count(const config::Config& config) {
     if (config.workers > 0) return config.workers;
-    return std::max(1u, std::thread::hardware_concurrency());
+    return usable_cpus();
 }
 
 }  // namespace

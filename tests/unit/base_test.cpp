@@ -7,8 +7,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <string>
 
 #include "base/c_handles.hpp"
+#include "base/cpu_quota.hpp"
 #include "base/ip_literal.hpp"
 #include "base/time_util.hpp"
 
@@ -61,4 +66,38 @@ TEST_CASE("SocketFd closes what it owns, and nothing it released") {
     int raw = kept.release();
     CHECK(fcntl(raw, F_GETFD) != -1);  // still open
     CHECK(close(raw) == 0);            // and ours to close
+}
+
+TEST_CASE("usable CPUs: a cgroup v2 or v1 quota caps the count, rounded up; no quota leaves the affinity mask") {
+    char pattern[] = "/tmp/cgroup-test-XXXXXX";
+    REQUIRE(mkdtemp(pattern) != nullptr);
+    std::string root = pattern;
+    auto write = [](const std::string& path, const std::string& text) {
+        FILE* file = fopen(path.c_str(), "w");
+        REQUIRE(file != nullptr);
+        fputs(text.c_str(), file);
+        fclose(file);
+    };
+    CHECK_FALSE(dance::cgroup_cpu_quota(root).has_value());
+    write(root + "/cpu.max", "max 100000\n");
+    CHECK_FALSE(dance::cgroup_cpu_quota(root).has_value());
+    write(root + "/cpu.max", "150000 100000\n");  // limits.cpu: 1500m
+    CHECK(dance::cgroup_cpu_quota(root) == 2u);
+    write(root + "/cpu.max", "50000 100000\n");
+    CHECK(dance::cgroup_cpu_quota(root) == 1u);
+    CHECK(dance::usable_cpus(root) == 1u);
+    unlink((root + "/cpu.max").c_str());
+    mkdir((root + "/cpu").c_str(), 0700);
+    write(root + "/cpu/cpu.cfs_quota_us", "-1\n");
+    write(root + "/cpu/cpu.cfs_period_us", "100000\n");
+    CHECK_FALSE(dance::cgroup_cpu_quota(root).has_value());
+    write(root + "/cpu/cpu.cfs_quota_us", "300000\n");
+    CHECK(dance::cgroup_cpu_quota(root) == 3u);
+    CHECK(dance::usable_cpus(root) <= 3u);
+    CHECK(dance::usable_cpus(root) >= 1u);
+    CHECK(dance::usable_cpus("/nonexistent") >= 1u);
+    unlink((root + "/cpu/cpu.cfs_quota_us").c_str());
+    unlink((root + "/cpu/cpu.cfs_period_us").c_str());
+    rmdir((root + "/cpu").c_str());
+    rmdir(root.c_str());
 }
