@@ -62,6 +62,8 @@ public:
 
     size_t size() const;
     size_t flights() const;
+    // Secure answers not yet expired: the identities that can still be authenticated while the resolver is down.
+    size_t fresh_secure_entries() const;
 
 private:
     using Lru = std::list<std::string>;  // most recently used first

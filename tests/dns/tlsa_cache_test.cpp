@@ -258,3 +258,18 @@ TEST_CASE("concurrent admits from many threads elect exactly one leader per name
     CHECK(woken == 8 * 200);
     CHECK(cache.size() == 10);
 }
+
+TEST_CASE("fresh secure entries: counted until they expire, negative answers never") {
+    FakeClock clock;
+    TlsaCache cache(cache_config(), 4, clock.function());
+    CHECK(cache.fresh_secure_entries() == 0);
+    cache.store("long.test", secure(60));
+    cache.store("short.test", secure(5));
+    cache.store("missing.test", with_status(LookupStatus::nxdomain));
+    cache.store("bogus.test", with_status(LookupStatus::bogus));
+    CHECK(cache.fresh_secure_entries() == 2);
+    clock.now += 5s;
+    CHECK(cache.fresh_secure_entries() == 1);  // expired, not yet looked up: not counted
+    clock.now += 55s;
+    CHECK(cache.fresh_secure_entries() == 0);
+}

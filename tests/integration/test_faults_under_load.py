@@ -7,6 +7,7 @@ its own path, so what the client got can be matched with what the sidecar logged
 server received. Each case checks that the sidecar lives (and is sanitizer-clean at exit), what the clients
 got, that the relevant metric moved, and that the backend received nothing it should not.
 """
+import concurrent.futures
 import contextlib
 import http.client
 import http.server
@@ -608,3 +609,31 @@ def test_sigterm_under_load_loses_no_accepted_request(lab, bulk_zone):
         assert {record["headers"].get("x-dane-client-id") for record in slow.records()} == {name}
     finally:
         slow.stop()
+
+
+# --- readiness during a resolver outage ----------------------------------------------------------------------------
+
+def test_readiness_holds_while_cached_identities_can_be_served(lab, fresh_join_server, bulk_zone):
+    # A resolver outage is partial while cached answers last: /readyz stays 200 (every replica would otherwise
+    # leave its Service at once), and turns 503 when the last cached answer expires.
+    config = inbound_config(lab, fresh_join_server.port, dns_timeout_ms=500, max_ttl_s=8, negative_ttl_s=1)
+    with Sidecar(config, name="readiness-outage") as sidecar:
+        address = listen_address(config)
+        assert fresh_identity(lab, address, f"ready-cached.{bulk_zone}", "/ready/cached").status == 200
+        lab.kill_unbound()
+        try:
+            with concurrent.futures.ThreadPoolExecutor(6) as pool:
+                refused = list(pool.map(lambda n: fresh_identity(lab, address, f"ready-new-{n}.{bulk_zone}",
+                                                                 f"/ready/new-{n}"), range(6)))
+            assert all(reply.status is None for reply in refused), refused
+            assert sidecar.metric("dance_handshakes_total", listener=LISTENER, result="dns_timeout") == 6
+            status, body = sidecar.admin_get("/readyz")
+            assert status == 200, body  # the cached identity can still be served
+            assert fresh_identity(lab, address, f"ready-cached.{bulk_zone}", "/ready/cached-again").status == 200
+            assert wait_until(lambda: sidecar.admin_get("/readyz")[0] == 503, deadline_s=30), \
+                "readiness never turned 503 after the cached answer expired"
+            assert "no cached TLSA answer" in sidecar.admin_get("/readyz")[1]
+        finally:
+            lab.start_unbound()
+        assert fresh_identity(lab, address, f"ready-after.{bulk_zone}", "/ready/after").status == 200
+        assert wait_until(lambda: sidecar.admin_get("/readyz")[0] == 200, deadline_s=30)
