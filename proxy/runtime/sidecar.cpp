@@ -90,7 +90,8 @@ struct Sidecar::State {
     std::vector<EventPtr> signal_events;
     EventPtr watch_timer;
     EventPtr drain_timer;
-    std::map<std::string, FileStamp> watched;
+    std::map<std::string, FileStamp> watched;          // as of the last reload
+    std::map<std::string, FileStamp> change_settling;  // a change seen at the last tick, reloaded when it holds
     std::atomic<bool> listeners_bound{false};
     std::chrono::steady_clock::time_point drain_deadline;
     bool draining = false;
@@ -100,6 +101,7 @@ struct Sidecar::State {
     void start_admin();
     void install_signals();
     void remember_file_stamps();
+    void reload_if_files_changed();
     void publish_certificate_expiry();
     void reload(std::string_view trigger);
     bool apply(const config::Config& next, std::string& error);
@@ -191,17 +193,35 @@ void Sidecar::State::install_signals() {
     add_signal(SIGINT, [](evutil_socket_t, short, void* self) { static_cast<State*>(self)->begin_drain(); });
     watch_timer.reset(event_new(base.get(), -1, EV_PERSIST, [](evutil_socket_t, short, void* self) {
         auto* state = static_cast<State*>(self);
-        for (auto& [path, stamp] : state->watched) {
-            if (!(stamp_of(path) == stamp)) return state->reload("certificate files changed");
-        }
         state->metrics.set_tlsa_cache_entries(static_cast<double>(state->shared.cache->size()));
+        state->reload_if_files_changed();
     }, this));
     evtimer_add(watch_timer.get(), &watch_interval);
 }
 
 void Sidecar::State::remember_file_stamps() {
     watched.clear();
+    change_settling.clear();
     for (const std::string& path : credential_files(config)) watched[path] = stamp_of(path);
+    watched[config.source_file] = stamp_of(config.source_file);
+}
+
+// The config file (a Kubernetes ConfigMap) and the credential files (Secrets) are watched. A change is applied
+// once it has held for one watch interval, so a file caught half-written is not reported as a broken config.
+void Sidecar::State::reload_if_files_changed() {
+    std::map<std::string, FileStamp> current;
+    bool changed = false;
+    for (const auto& [path, stamp] : watched) {
+        current[path] = stamp_of(path);
+        changed = changed || !(current[path] == stamp);
+    }
+    if (!changed) {
+        change_settling.clear();
+    } else if (current == change_settling) {
+        reload("config or certificate files changed");
+    } else {
+        change_settling = std::move(current);
+    }
 }
 
 void Sidecar::State::reload(std::string_view trigger) {

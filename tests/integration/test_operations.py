@@ -140,6 +140,27 @@ def test_allow_list_reload_takes_effect_for_new_connections(lab, fresh_join_serv
         assert inbound.stop() == 0
 
 
+def test_a_changed_config_file_is_applied_without_a_signal(lab, fresh_join_server):
+    # A Kubernetes ConfigMap update changes the file under a running container: no one sends SIGHUP.
+    inbound = Sidecar(inbound_config(lab, fresh_join_server.port, [lab.NAME_NS_B]), name="inbound")
+    outbound = Sidecar(outbound_config(lab, lab.pki("ns-a.pem"), lab.pki("ns-a.key")), name="outbound")
+    try:
+        assert post(outbound_port(outbound))[0] == 502
+        inbound.write_config(inbound_config(lab, fresh_join_server.port, [lab.NAME_NS_B, lab.NAME_NS_A]))
+        deadline = time.monotonic() + 20
+        while inbound.metric("dance_config_reloads_total", result="ok") < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert inbound.metric("dance_config_reloads_total", result="ok") == 1
+        assert inbound.metric("dance_config_reloads_total", result="error") == 0
+        status, answer = post(outbound_port(outbound))
+        assert status == 200 and answer["Result"]["ResultCode"] == "Success"
+        time.sleep(5)  # the change is applied once, not at every watch interval
+        assert inbound.metric("dance_config_reloads_total", result="ok") == 1
+    finally:
+        assert outbound.stop() == 0
+        assert inbound.stop() == 0
+
+
 def test_backend_change_on_reload_moves_new_requests_and_finishes_the_one_in_flight(lab):
     old_backend = JoinServer(extra=["--delay-ms", "1500"])
     new_backend = JoinServer()
