@@ -11,6 +11,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include "proxy/observe/process_metrics.hpp"
 #include "version.hpp"
 
 namespace dance::proxy {
@@ -321,7 +322,13 @@ void Metrics::set_tlsa_cache_entries(double entries) { tlsa_cache_entries_->Set(
 
 void Metrics::config_reload(bool ok) { (ok ? reloads_ok_ : reloads_error_)->Increment(); }
 
-std::string Metrics::serialize() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
+// procfs is memory, not disk: reading it on the admin thread at each scrape does not block.
+std::string Metrics::serialize() const {
+    std::vector<prometheus::MetricFamily> families = registry_->Collect();
+    std::vector<prometheus::MetricFamily> process = collect_process_metrics();
+    families.insert(families.end(), std::make_move_iterator(process.begin()), std::make_move_iterator(process.end()));
+    return prometheus::TextSerializer().Serialize(families);
+}
 
 std::shared_ptr<prometheus::Registry> Metrics::registry() { return registry_; }
 

@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <ctime>
 #include <set>
 
 #include <string>
@@ -7,6 +11,7 @@
 #include <vector>
 
 #include "proxy/observe/metrics.hpp"
+#include "proxy/observe/process_metrics.hpp"
 
 using dance::proxy::Direction;
 using dance::proxy::HandshakeResult;
@@ -172,4 +177,34 @@ TEST_CASE("counters stay exact under concurrent updates from several threads") {
         requests += std::stoi(text.substr(at + prefix.size()));
     }
     CHECK(requests == threads * per_thread);
+}
+
+namespace {
+double sample_of(const std::string& text, const std::string& name) {
+    auto at = text.find("\n" + name + " ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(text.substr(at + name.size() + 2));
+}
+}  // namespace
+
+TEST_CASE("process_* series as other exporters give them, read from procfs at each scrape") {
+    Metrics metrics("test");
+    std::string text = metrics.serialize();
+    CHECK(text.find("# TYPE process_cpu_seconds_total counter") != std::string::npos);
+    CHECK(sample_of(text, "process_cpu_seconds_total") >= 0);
+    double resident = sample_of(text, "process_resident_memory_bytes");
+    CHECK(resident > 1024 * 1024);  // a running test binary holds more than 1 MiB
+    CHECK(sample_of(text, "process_virtual_memory_bytes") >= resident);
+    double open = sample_of(text, "process_open_fds");
+    CHECK(open >= 3);
+    CHECK(sample_of(text, "process_max_fds") >= open);
+    double started = sample_of(text, "process_start_time_seconds");
+    double now = static_cast<double>(std::time(nullptr));
+    CHECK(started <= now + 1);
+    CHECK(started > now - 24 * 3600);  // this test process started today
+    int extra = ::open("/dev/null", O_RDONLY);
+    REQUIRE(extra >= 0);
+    CHECK(sample_of(metrics.serialize(), "process_open_fds") == open + 1);
+    ::close(extra);
+    CHECK(dance::proxy::collect_process_metrics("/nonexistent").empty());
 }
