@@ -168,29 +168,35 @@ def _parse_http(data, reply):
     reply.body = body
 
 
-def _response_complete(data):
+def _response_length(data):
+    """Bytes of the first complete response in data, or None (no length: read until the server closes)."""
     if b"\r\n\r\n" not in data:
-        return False
+        return None
     head, _, body = data.partition(b"\r\n\r\n")
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length":
-            return len(body) >= int(value)
-    return False  # no length: read until the server closes
+            length = len(head) + 4 + int(value)
+            return length if len(data) >= length else None
+    return None
 
 
-def _read_response(ssl, reply):
-    data = b""
+def _read_response(ssl, reply, data=b""):
+    """Reads one response into reply, starting with bytes already received; returns the bytes that follow it
+    (the next pipelined answers)."""
     chunk = ctypes.create_string_buffer(16384)
-    while not _response_complete(data):
+    while (length := _response_length(data)) is None:
         rc = _SSL_read(ssl, chunk, len(chunk))
         if rc <= 0:
             if not data:
                 reply.error = _failure(ssl, rc, "read")
             break
         data += chunk.raw[:rc]
+    if length is None:
+        length = len(data)
     if data:
-        _parse_http(data, reply)
+        _parse_http(data[:length], reply)
+    return data[length:]
 
 
 class Session:
@@ -229,6 +235,7 @@ class DaneConnection:
         self._sock = None
         self._ssl = None
         self._write_error = ""
+        self._received = b""  # bytes after the last response read: pipelined answers
 
     def __enter__(self):
         try:
@@ -274,7 +281,8 @@ class DaneConnection:
     def receive(self):
         """One HTTP response or the server's verdict, as a Reply carrying the handshake's outcome too."""
         reply = dataclasses.replace(self.reply, headers={}, error=self.reply.error)
-        _read_response(self._ssl, reply)  # after a failed write too: the server's alert may be waiting
+        # After a failed write too: the server's alert may be waiting.
+        self._received = _read_response(self._ssl, reply, self._received)
         if self._write_error:
             reply.error = f"{self._write_error}; {reply.error}"
         if self.session is not None:  # after the read: TLS 1.3 tickets arrive after the handshake
