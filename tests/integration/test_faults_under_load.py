@@ -250,8 +250,8 @@ def test_backend_killed_mid_load_then_restarted(lab, bulk_zone):
                 failed_before = sum(sidecar.metric("dance_requests_total", listener=LISTENER, code=code)
                                     for code in ("502", "504"))
                 other_before = sidecar.metric("dance_lorawan_messages_total", listener=LISTENER, result_code="Other")
+                backend.kill()  # returns once the process is gone: nothing sent after this can reach it
                 killed_at = time.monotonic()
-                backend.kill()
                 assert wait_until(lambda: len([r for r in load.since(0) if r["sent"] > killed_at]) >= 10)
                 restarted = JoinServer(port=backend.port)
                 restarted_at = time.monotonic()
