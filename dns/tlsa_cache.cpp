@@ -150,17 +150,16 @@ size_t TlsaCache::size() const {
     return total;
 }
 
-size_t TlsaCache::fresh_secure_entries() const {
+bool TlsaCache::has_fresh_secure_entry() const {
     Clock::time_point now = now_();
-    size_t total = 0;
     for (const auto& shard : shards_) {
         std::lock_guard lock(shard->mutex);
         for (const std::string& key : shard->secure_lru) {
             auto entry = shard->entries.find(key);
-            if (entry != shard->entries.end() && entry->second.expires > now) ++total;
+            if (entry != shard->entries.end() && entry->second.expires > now) return true;
         }
     }
-    return total;
+    return false;
 }
 
 size_t TlsaCache::flights() const {

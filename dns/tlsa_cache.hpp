@@ -62,8 +62,9 @@ public:
 
     size_t size() const;
     size_t flights() const;
-    // Secure answers not yet expired: the identities that can still be authenticated while the resolver is down.
-    size_t fresh_secure_entries() const;
+    // A secure answer not yet expired: an identity that can still be authenticated while the resolver is down.
+    // Stops at the first one (readiness probes call it; scanning a full cache under its locks would not).
+    bool has_fresh_secure_entry() const;
 
 private:
     using Lru = std::list<std::string>;  // most recently used first

@@ -167,7 +167,7 @@ void Sidecar::State::start_admin() {
     // A resolver outage is partial while cached answers last: the clients they authenticate are still served,
     // so the pod stays in its Service (all replicas would fail the same probe at once).
     admin->add_readiness_check("dns", [this](std::string& why) {
-        if (dns_health.answering() || shared.cache->fresh_secure_entries() > 0) return true;
+        if (dns_health.answering() || shared.cache->has_fresh_secure_entry()) return true;
         why = "the DNS resolver does not answer and no cached TLSA answer is left";
         return false;
     });

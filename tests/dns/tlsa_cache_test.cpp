@@ -259,17 +259,18 @@ TEST_CASE("concurrent admits from many threads elect exactly one leader per name
     CHECK(cache.size() == 10);
 }
 
-TEST_CASE("fresh secure entries: counted until they expire, negative answers never") {
+TEST_CASE("a fresh secure entry: found until the last one expires, negative answers never") {
     FakeClock clock;
     TlsaCache cache(cache_config(), 4, clock.function());
-    CHECK(cache.fresh_secure_entries() == 0);
-    cache.store("long.test", secure(60));
-    cache.store("short.test", secure(5));
+    CHECK_FALSE(cache.has_fresh_secure_entry());
     cache.store("missing.test", with_status(LookupStatus::nxdomain));
     cache.store("bogus.test", with_status(LookupStatus::bogus));
-    CHECK(cache.fresh_secure_entries() == 2);
+    CHECK_FALSE(cache.has_fresh_secure_entry());
+    cache.store("long.test", secure(60));
+    cache.store("short.test", secure(5));
+    CHECK(cache.has_fresh_secure_entry());
     clock.now += 5s;
-    CHECK(cache.fresh_secure_entries() == 1);  // expired, not yet looked up: not counted
+    CHECK(cache.has_fresh_secure_entry());  // the short one expired, the long one is left
     clock.now += 55s;
-    CHECK(cache.fresh_secure_entries() == 0);
+    CHECK_FALSE(cache.has_fresh_secure_entry());  // expired, not yet looked up: not counted
 }
