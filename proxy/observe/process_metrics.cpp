@@ -66,12 +66,26 @@ void add_stat_families(std::vector<prometheus::MetricFamily>& out, const std::st
     }
 }
 
-void add_descriptor_families(std::vector<prometheus::MetricFamily>& out, const std::string& proc_dir) {
+// Entries of <proc>/fd, without the descriptor this listing itself holds open (when it lists its own process).
+// Never throws: a descriptor closed while it is listed is an error code, not an exception.
+std::optional<std::size_t> count_open_descriptors(const std::string& proc_dir) {
     std::error_code error;
-    std::filesystem::directory_iterator entries(proc_dir + "/fd", error);
-    if (!error) {
-        double open = static_cast<double>(std::distance(entries, std::filesystem::directory_iterator()));
-        out.push_back(family("process_open_fds", "Number of open file descriptors.", prometheus::MetricType::Gauge, open));
+    std::filesystem::directory_iterator entry(proc_dir + "/fd", error);
+    if (error) return std::nullopt;
+    std::size_t count = 0;
+    for (; entry != std::filesystem::directory_iterator(); entry.increment(error)) {
+        if (error) return std::nullopt;
+        ++count;
+    }
+    if (error) return std::nullopt;
+    if (proc_dir == "/proc/self" && count > 0) --count;
+    return count;
+}
+
+void add_descriptor_families(std::vector<prometheus::MetricFamily>& out, const std::string& proc_dir) {
+    if (auto open = count_open_descriptors(proc_dir)) {
+        out.push_back(family("process_open_fds", "Number of open file descriptors.", prometheus::MetricType::Gauge,
+                             static_cast<double>(*open)));
     }
     rlimit limit{};
     if (proc_dir == "/proc/self" && getrlimit(RLIMIT_NOFILE, &limit) == 0) {
