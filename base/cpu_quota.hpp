@@ -7,11 +7,15 @@
 
 namespace dance {
 
-// The quota of the cgroup v2 file `cpu.max` ("200000 100000" = 2 CPUs, rounded up; "max ..." = none) or of
-// cgroup v1's cpu.cfs_quota_us / cpu.cfs_period_us under `cgroup_root`; nullopt when there is none.
-std::optional<unsigned> cgroup_cpu_quota(const std::string& cgroup_root = "/sys/fs/cgroup");
+// The tightest CPU quota on this process's cgroup or any of its ancestors, rounded up: cgroup v2 `cpu.max`
+// ("200000 100000" = 2 CPUs; "max ..." = none) or cgroup v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`.
+// `membership` is the text of /proc/self/cgroup (read when empty): it places the process below
+// `cgroup_root` (inside a container with its own cgroup namespace that is "0::/", the root itself; a
+// systemd service or a container without one sits deeper). nullopt when no level sets a quota.
+std::optional<unsigned> cgroup_cpu_quota(const std::string& cgroup_root = "/sys/fs/cgroup",
+                                         std::string membership = {});
 
 // min(CPUs in the affinity mask, cgroup quota), at least 1.
-unsigned usable_cpus(const std::string& cgroup_root = "/sys/fs/cgroup");
+unsigned usable_cpus(const std::string& cgroup_root = "/sys/fs/cgroup", const std::string& membership = {});
 
 }  // namespace dance

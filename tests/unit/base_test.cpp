@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 
 #include <netinet/in.h>
@@ -72,32 +73,65 @@ TEST_CASE("usable CPUs: a cgroup v2 or v1 quota caps the count, rounded up; no q
     char pattern[] = "/tmp/cgroup-test-XXXXXX";
     REQUIRE(mkdtemp(pattern) != nullptr);
     std::string root = pattern;
+    const std::string at_root = "0::/\n";  // /proc/self/cgroup inside a container with its own cgroup namespace
     auto write = [](const std::string& path, const std::string& text) {
         FILE* file = fopen(path.c_str(), "w");
         REQUIRE(file != nullptr);
         fputs(text.c_str(), file);
         fclose(file);
     };
-    CHECK_FALSE(dance::cgroup_cpu_quota(root).has_value());
+    CHECK_FALSE(dance::cgroup_cpu_quota(root, at_root).has_value());
     write(root + "/cpu.max", "max 100000\n");
-    CHECK_FALSE(dance::cgroup_cpu_quota(root).has_value());
+    CHECK_FALSE(dance::cgroup_cpu_quota(root, at_root).has_value());
     write(root + "/cpu.max", "150000 100000\n");  // limits.cpu: 1500m
-    CHECK(dance::cgroup_cpu_quota(root) == 2u);
+    CHECK(dance::cgroup_cpu_quota(root, at_root) == 2u);
     write(root + "/cpu.max", "50000 100000\n");
-    CHECK(dance::cgroup_cpu_quota(root) == 1u);
-    CHECK(dance::usable_cpus(root) == 1u);
+    CHECK(dance::cgroup_cpu_quota(root, at_root) == 1u);
+    CHECK(dance::usable_cpus(root, at_root) == 1u);
     unlink((root + "/cpu.max").c_str());
     mkdir((root + "/cpu").c_str(), 0700);
     write(root + "/cpu/cpu.cfs_quota_us", "-1\n");
     write(root + "/cpu/cpu.cfs_period_us", "100000\n");
-    CHECK_FALSE(dance::cgroup_cpu_quota(root).has_value());
+    CHECK_FALSE(dance::cgroup_cpu_quota(root, at_root).has_value());
     write(root + "/cpu/cpu.cfs_quota_us", "300000\n");
-    CHECK(dance::cgroup_cpu_quota(root) == 3u);
-    CHECK(dance::usable_cpus(root) <= 3u);
-    CHECK(dance::usable_cpus(root) >= 1u);
-    CHECK(dance::usable_cpus("/nonexistent") >= 1u);
+    CHECK(dance::cgroup_cpu_quota(root, at_root) == 3u);
+    CHECK(dance::usable_cpus(root, at_root) <= 3u);
+    CHECK(dance::usable_cpus(root, at_root) >= 1u);
+    CHECK(dance::usable_cpus("/nonexistent", at_root) >= 1u);
     unlink((root + "/cpu/cpu.cfs_quota_us").c_str());
     unlink((root + "/cpu/cpu.cfs_period_us").c_str());
     rmdir((root + "/cpu").c_str());
     rmdir(root.c_str());
+}
+
+TEST_CASE("cgroup quota: the process's own cgroup and its ancestors count, the tightest wins") {
+    char pattern[] = "/tmp/cgroup-test-XXXXXX";
+    REQUIRE(mkdtemp(pattern) != nullptr);
+    std::string root = pattern;
+    auto write = [](const std::string& path, const std::string& text) {
+        FILE* file = fopen(path.c_str(), "w");
+        REQUIRE(file != nullptr);
+        fputs(text.c_str(), file);
+        fclose(file);
+    };
+    // cgroup v2 as a systemd service or a container without a cgroup namespace sees it.
+    std::filesystem::create_directories(root + "/kubepods.slice/pod1/ctr");
+    const std::string v2 = "0::/kubepods.slice/pod1/ctr\n";
+    CHECK_FALSE(dance::cgroup_cpu_quota(root, v2).has_value());
+    write(root + "/kubepods.slice/pod1/ctr/cpu.max", "400000 100000\n");
+    CHECK(dance::cgroup_cpu_quota(root, v2) == 4u);
+    write(root + "/kubepods.slice/pod1/cpu.max", "250000 100000\n");  // the pod's limit is tighter
+    CHECK(dance::cgroup_cpu_quota(root, v2) == 3u);
+    CHECK(dance::cgroup_cpu_quota(root, "0::/kubepods.slice/pod1/ctr/\n") == 3u);  // a trailing slash
+    CHECK(dance::cgroup_cpu_quota(root, "0::/kubepods.slice/../../etc\n") == std::nullopt);  // never above the root
+    CHECK(dance::cgroup_cpu_quota(root, "0::/\n") == std::nullopt);  // the root sets none
+    // cgroup v1: the line whose controllers name cpu, below <root>/cpu.
+    std::filesystem::create_directories(root + "/cpu/system.slice/dance.service");
+    write(root + "/cpu/system.slice/dance.service/cpu.cfs_quota_us", "150000\n");
+    write(root + "/cpu/system.slice/dance.service/cpu.cfs_period_us", "100000\n");
+    const std::string v1 = "4:memory:/elsewhere\n2:cpu,cpuacct:/system.slice/dance.service\n1:name=systemd:/x\n";
+    CHECK(dance::cgroup_cpu_quota(root, v1) == 2u);
+    CHECK(dance::usable_cpus(root, v1) <= 2u);
+    CHECK_FALSE(dance::cgroup_cpu_quota(root, "2:cpuacct:/system.slice/dance.service\n").has_value());
+    std::filesystem::remove_all(root);
 }
