@@ -105,6 +105,16 @@ void read_timeouts(const YamlMap& listener, InboundTimeouts& out) {
     timeouts.read("backend_ms", out.backend_ms, positive_integer<uint32_t>());
 }
 
+// A budget smaller than one largest request would refuse every big request of an unauthenticated client.
+void check_budget_holds_one_request(const YamlMap& listener, const InboundListener& out) {
+    constexpr std::uint64_t largest_request_headers = 64 * 1024;  // the HTTP parser's header limit
+    std::uint64_t largest_request = std::uint64_t{out.max_body_bytes} + largest_request_headers;
+    if (out.max_unauthenticated_buffered_bytes >= largest_request) return;
+    listener.context().report(listener.path_of("max_unauthenticated_buffered_bytes"),
+                              "must hold at least one largest request: max_body_bytes + 64 KiB of headers = " +
+                                  std::to_string(largest_request) + " bytes");
+}
+
 InboundListener read_inbound(const YamlMap& listener) {
     InboundListener out;
     listener.require("name", out.name, read_listener_name);
@@ -120,8 +130,9 @@ InboundListener read_inbound(const YamlMap& listener) {
     listener.read("max_handshakes", out.max_handshakes, positive_integer<uint32_t>());
     listener.read("max_handshakes_per_source", out.max_handshakes_per_source,
                   integer_between<uint32_t>(0, std::numeric_limits<uint32_t>::max()));
-    listener.read("max_unauthenticated_buffered_bytes", out.max_unauthenticated_buffered_bytes,
-                  positive_integer<uint32_t>());
+    if (listener.read("max_unauthenticated_buffered_bytes", out.max_unauthenticated_buffered_bytes,
+                      positive_integer<uint32_t>()))
+        check_budget_holds_one_request(listener, out);
     return out;
 }
 
