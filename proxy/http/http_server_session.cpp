@@ -58,6 +58,10 @@ HttpServerSession::HttpServerSession(bufferevent* connection, HttpServerSessionO
     // Write timeout: a client that stops reading its answers is dropped after the idle period.
     timeval write_timeout = milliseconds_to_timeval(options_.idle_ms);
     bufferevent_set_timeouts(connection, nullptr, &write_timeout);
+    // on_write runs whenever the answers waiting to go out drop to this level: reading may resume.
+    bufferevent_setwatermark(connection, EV_WRITE, options_.max_buffered_output / 4, 0);
+    if (options_.buffer_budget != nullptr)
+        bufferevent_setwatermark(connection, EV_READ, 0, HttpServerSessionOptions::budgeted_read_chunk);
     bufferevent_setcb(connection, &HttpServerSession::on_read, &HttpServerSession::on_write,
                       &HttpServerSession::on_event, this);
     bufferevent_enable(connection, EV_READ | EV_WRITE);
@@ -105,9 +109,14 @@ void HttpServerSession::on_read(bufferevent*, void* self) { static_cast<HttpServ
 
 void HttpServerSession::on_write(bufferevent*, void* self) {
     auto* session = static_cast<HttpServerSession*>(self);
+    if (session->closed_) return;
+    session->charge_buffered_bytes_unconditionally();  // sent answers give their bytes back
     // libevent may call this before a just-queued answer reached the socket: wait until it is all out.
-    if (evbuffer_get_length(bufferevent_get_output(session->connection_.get())) > 0) return;
-    if (session->close_when_flushed_ && !session->lingering_) session->linger_then_close();
+    if (evbuffer_get_length(bufferevent_get_output(session->connection_.get())) > 0 || !session->close_when_flushed_) {
+        session->resume_reading();
+        return;
+    }
+    if (!session->lingering_) session->linger_then_close();
 }
 
 // Closing with unread request bytes (an over-limit body, say) makes the kernel send RST, and the client's
@@ -153,7 +162,7 @@ void HttpServerSession::read_requests() {
     if (closed_ || in_read_loop_) return;
     in_read_loop_ = true;
     evbuffer* input = bufferevent_get_input(connection_.get());
-    while (!closed_ && !stop_reading_ && pipeline_.size() < options_.max_pipelined) {
+    while (!closed_ && !stop_reading_ && pipeline_.size() < options_.max_pipelined && !output_backlogged()) {
         bool ready = parser_.parse_from(input);
         if (!charge_buffered_bytes()) {
             answer_buffer_budget_exceeded();
@@ -171,7 +180,25 @@ void HttpServerSession::read_requests() {
     in_read_loop_ = false;
     if (closed_) return;
     if (!stop_reading_ && !charge_buffered_bytes()) answer_buffer_budget_exceeded();
-    if (stop_reading_ || pipeline_.size() >= options_.max_pipelined) bufferevent_disable(connection_.get(), EV_READ);
+    if (stop_reading_) {
+        bufferevent_disable(connection_.get(), EV_READ);
+    } else if (pipeline_.size() >= options_.max_pipelined || output_backlogged()) {
+        bufferevent_disable(connection_.get(), EV_READ);
+        reading_paused_ = true;
+    }
+}
+
+bool HttpServerSession::output_backlogged() const {
+    return evbuffer_get_length(bufferevent_get_output(connection_.get())) > options_.max_buffered_output;
+}
+
+// Reading stopped only for a full pipeline or a backlog of answers: resumes once both have room again.
+void HttpServerSession::resume_reading() {
+    if (!reading_paused_ || closed_ || lingering_ || stop_reading_ || close_when_flushed_) return;
+    if (pipeline_.size() >= options_.max_pipelined || output_backlogged()) return;
+    reading_paused_ = false;
+    bufferevent_enable(connection_.get(), EV_READ);
+    if (!in_read_loop_ && evbuffer_get_length(bufferevent_get_input(connection_.get())) > 0) read_requests();
 }
 
 void HttpServerSession::dispatch(HttpRequest&& request, std::size_t request_bytes) {
@@ -202,12 +229,25 @@ void HttpServerSession::answer_error(int status, std::string_view problem) {
     flush_ready_answers();
 }
 
+// Once no further request is read, what the parser and the input hold is only waiting to be dropped (a
+// refused request, say): it is not counted, so a refusal gives its bytes back at once.
+std::size_t HttpServerSession::buffered_bytes() const {
+    std::size_t unsent = evbuffer_get_length(bufferevent_get_output(connection_.get()));
+    if (stop_reading_) return dispatched_bytes_ + unsent;
+    std::size_t unparsed = evbuffer_get_length(bufferevent_get_input(connection_.get()));
+    return parser_.message_bytes() + dispatched_bytes_ + unparsed + unsent;
+}
+
 // Charges what this connection holds to the shared budget; false when that would exceed its limit.
 bool HttpServerSession::charge_buffered_bytes() {
     if (options_.buffer_budget == nullptr || closed_) return true;
-    std::size_t unparsed = evbuffer_get_length(bufferevent_get_input(connection_.get()));
-    std::size_t wanted = parser_.message_bytes() + dispatched_bytes_ + unparsed;
-    return options_.buffer_budget->resize(charged_bytes_, wanted, options_.buffer_budget_limit);
+    return options_.buffer_budget->resize(charged_bytes_, buffered_bytes(), options_.buffer_budget_limit);
+}
+
+// After answers were queued or sent: they are in memory whatever the limit, so they are counted as they are.
+void HttpServerSession::charge_buffered_bytes_unconditionally() {
+    if (options_.buffer_budget == nullptr || closed_) return;
+    options_.buffer_budget->force(charged_bytes_, buffered_bytes());
 }
 
 HttpResponse HttpServerSession::error_response(int status, std::string_view problem) const {
@@ -239,7 +279,6 @@ void HttpServerSession::deliver(std::uint64_t sequence, HttpResponse response) {
 }
 
 void HttpServerSession::flush_ready_answers() {
-    bool was_full = pipeline_.size() >= options_.max_pipelined;
     while (!pipeline_.empty() && pipeline_.front().bytes) {
         const std::string& bytes = *pipeline_.front().bytes;
         bufferevent_write(connection_.get(), bytes.data(), bytes.size());
@@ -253,12 +292,10 @@ void HttpServerSession::flush_ready_answers() {
             break;
         }
     }
-    charge_buffered_bytes();  // answered requests give their bytes back
     write_now(connection_.get());
+    charge_buffered_bytes_unconditionally();  // answered requests give their bytes back, unsent answers take some
     update_idle_timer();
-    if (close_when_flushed_ || stop_reading_) return;
-    if (was_full && pipeline_.size() < options_.max_pipelined) bufferevent_enable(connection_.get(), EV_READ);
-    if (!in_read_loop_ && evbuffer_get_length(bufferevent_get_input(connection_.get())) > 0) read_requests();
+    resume_reading();
 }
 
 void HttpServerSession::update_idle_timer() {

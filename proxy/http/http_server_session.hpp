@@ -49,15 +49,21 @@ struct HttpServerSessionOptions {
     std::uint32_t idle_ms = 60000;
     HttpParseLimits limits;             // over-limit requests get 413 / 431, malformed ones 400
     std::size_t max_pipelined = 16;     // requests dispatched ahead of their answers
+    // No further request is read while this many answer bytes wait for the client (one that sends and never
+    // reads cannot make us hold its answers without bound); reading resumes when a quarter is left.
+    std::size_t max_buffered_output = 64 * 1024;
     // Builds the answers the session makes itself (400/413/431/501 on bad requests, 502 for a dropped
     // writer), e.g. as LoRaWAN JSON. Unset: a text/plain body naming the problem.
     std::function<HttpResponse(int status, std::string_view problem)> error_response;
-    // When set, the request bytes this connection buffers (the request being received, those dispatched
-    // and not yet answered, unparsed input) are charged to `buffer_budget`; a connection that would take
-    // it past `buffer_budget_limit` gets 503 and is closed, and `on_buffer_budget_exceeded` runs.
+    // When set, the bytes this connection buffers (the request being received, those dispatched and not yet
+    // answered, unparsed input, answers not yet sent) are charged to `buffer_budget`; a connection whose next
+    // request would take it past `buffer_budget_limit` gets 503 and is closed, and `on_buffer_budget_exceeded`
+    // runs. Such a connection also reads at most `budgeted_read_chunk` bytes ahead of its parser, so what it
+    // holds before being charged stays small.
     SharedByteBudget* buffer_budget = nullptr;
     std::size_t buffer_budget_limit = 0;
     std::function<void()> on_buffer_budget_exceeded;
+    static constexpr std::size_t budgeted_read_chunk = 16 * 1024;
 };
 
 class HttpServerSession {
@@ -110,6 +116,10 @@ private:
     void answer_buffer_budget_exceeded();
     void answer_error(int status, std::string_view problem);
     bool charge_buffered_bytes();
+    void charge_buffered_bytes_unconditionally();
+    std::size_t buffered_bytes() const;
+    bool output_backlogged() const;
+    void resume_reading();
     void maybe_send_continue();
     void deliver(std::uint64_t sequence, HttpResponse response);
     HttpResponse error_response(int status, std::string_view problem) const;
@@ -139,6 +149,7 @@ private:
     bool close_when_flushed_ = false;
     bool continue_sent_ = false;
     bool in_read_loop_ = false;
+    bool reading_paused_ = false;  // for a full pipeline or a backlog of answers: resume_reading() undoes it
     bool closed_ = false;
     bool lingering_ = false;  // answered and shut down; discarding input until the client's FIN
 };

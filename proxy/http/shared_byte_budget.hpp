@@ -1,4 +1,4 @@
-// Bytes of request data buffered by a group of connections (e.g. the unauthenticated clients of one
+// Bytes buffered for a group of connections (e.g. the unauthenticated clients of one
 // listener, over all workers), held under one limit. Each holder keeps its own share and moves it with
 // resize(); the budget is thread-safe.
 #pragma once
@@ -25,6 +25,13 @@ public:
         }
         held = wanted;
         return true;
+    }
+    // Moves `held` to `wanted` whatever the limit: for bytes already in memory that must stay there (answers
+    // on their way out). The group's later growth is then refused until it is back under its limit.
+    void force(std::size_t& held, std::size_t wanted) {
+        if (wanted >= held) used_.fetch_add(wanted - held);
+        else used_.fetch_sub(held - wanted);
+        held = wanted;
     }
     void release(std::size_t& held) { resize(held, 0, 0); }
     std::size_t used() const { return used_.load(); }

@@ -331,3 +331,71 @@ TEST_CASE("max_pipelined 1: a second pipelined request waits until the first is 
     writers[2](text_response("three"));
     REQUIRE(loop.run_until([&] { return count_of(client.received(), "HTTP/1.1 200") == 3; }));
 }
+
+namespace {
+void small_send_buffer(evutil_socket_t fd) {
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+}
+}  // namespace
+
+TEST_CASE("a client that sends and never reads: reading stops once its answers back up, resumes as it reads") {
+    EventLoop loop;
+    int handled = 0;
+    HttpServerSessionOptions options;
+    options.max_buffered_output = 32 * 1024;
+    SessionServer server(loop.base(), options, [&](HttpRequest&&, ResponseWriter writer) {
+        ++handled;
+        writer(text_response(std::string(16 * 1024, 'x')));
+    });
+    server.tune_accepted_socket = small_send_buffer;
+    NonReadingClient client(server.port());
+    REQUIRE(client.connected());
+    std::string requests;
+    for (int i = 0; i < 200; ++i) requests += "GET /" + std::to_string(i) + " HTTP/1.1\r\n\r\n";
+    REQUIRE(client.send_all(requests));
+    loop.run_for(300ms);
+    // At most the 32 KiB backlog, one answer past it and what the two small socket buffers hold.
+    CHECK(handled >= 2);
+    CHECK(handled <= 12);
+    REQUIRE(loop.run_until([&] { return count_of(client.read_available(), "HTTP/1.1 200") == 200; }));
+    CHECK(handled == 200);
+    CHECK(server.open_sessions() == 1);
+}
+
+TEST_CASE("a shared buffer budget counts answers the client has not read yet") {
+    EventLoop loop;
+    SharedByteBudget budget;
+    int exceeded = 0;
+    HttpServerSessionOptions options;
+    options.max_pipelined = 1;
+    options.buffer_budget = &budget;
+    options.buffer_budget_limit = 64 * 1024;
+    options.on_buffer_budget_exceeded = [&] { ++exceeded; };
+    int handled = 0;
+    SessionServer server(loop.base(), options, [&](HttpRequest&&, ResponseWriter writer) {
+        ++handled;
+        writer(text_response(std::string(512 * 1024, 'x')));  // more than the budget: it goes out regardless
+    });
+    server.tune_accepted_socket = small_send_buffer;
+    NonReadingClient slow(server.port());
+    REQUIRE(slow.connected());
+    REQUIRE(slow.send_all("GET /big HTTP/1.1\r\n\r\n"));
+    REQUIRE(loop.run_until([&] { return handled == 1; }));
+    loop.run_for(100ms);
+    CHECK(budget.used() > 256 * 1024);  // the unsent part of its answer
+
+    RawClient refused(loop.base(), server.port());  // the group is over its limit: no new request is taken
+    refused.write("GET /small HTTP/1.1\r\n\r\n");
+    REQUIRE(loop.run_until([&] { return refused.closed(); }));
+    CHECK(refused.received().starts_with("HTTP/1.1 503 "));
+    CHECK(exceeded == 1);
+    CHECK(handled == 1);
+
+    REQUIRE(loop.run_until([&] { return slow.read_available().size() > 512 * 1024; }));
+    REQUIRE(loop.run_until([&] { return budget.used() == 0; }));  // read: its bytes are given back
+    RawClient later(loop.base(), server.port());
+    later.write("GET /later HTTP/1.1\r\n\r\n");
+    REQUIRE(loop.run_until([&] { return count_of(later.received(), "HTTP/1.1 200") == 1 && later.received().size() > 512 * 1024; }));
+    CHECK(handled == 2);
+}

@@ -108,9 +108,11 @@ public:
         for (evutil_socket_t fd : accepted_fds_) shutdown(fd, SHUT_RDWR);
     }
     std::vector<std::string> close_reasons;
+    std::function<void(evutil_socket_t)> tune_accepted_socket;  // e.g. a small SO_SNDBUF
 
 private:
     void accept(evutil_socket_t fd) {
+        if (tune_accepted_socket) tune_accepted_socket(fd);
         ++accepted_;
         accepted_fds_.push_back(fd);
         bufferevent* bev = bufferevent_socket_new(base_, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -233,6 +235,45 @@ private:
     BuffereventPtr connection_;
     std::string received_;
     bool closed_ = false;
+};
+
+// A blocking-socket client outside the loop, with a small receive buffer: it reads only when told, so
+// the server's answers pile up on the server's side.
+class NonReadingClient {
+public:
+    explicit NonReadingClient(uint16_t port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+        int small = 4096;
+        setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        address.sin_port = htons(port);
+        connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    }
+    ~NonReadingClient() { close(fd_); }
+    NonReadingClient(const NonReadingClient&) = delete;
+    NonReadingClient& operator=(const NonReadingClient&) = delete;
+    bool connected() const { return connected_; }
+    bool send_all(std::string_view bytes) {
+        while (!bytes.empty()) {
+            ssize_t sent = send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (sent <= 0) return false;
+            bytes.remove_prefix(static_cast<std::size_t>(sent));
+        }
+        return true;
+    }
+    // Whatever has arrived, without waiting.
+    const std::string& read_available() {
+        char chunk[65536];
+        ssize_t got;
+        while ((got = recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT)) > 0) received_.append(chunk, static_cast<std::size_t>(got));
+        return received_;
+    }
+
+private:
+    int fd_;
+    bool connected_ = false;
+    std::string received_;
 };
 
 inline std::size_t count_of(const std::string& text, std::string_view needle) {
