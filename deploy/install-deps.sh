@@ -19,6 +19,13 @@ packages=(
   podman buildah debootstrap runc catatonit slirp4netns netavark aardvark-dns
 )
 
+# kubectl for the deploy.kustomize test (kubectl kustomize with components): Debian 13 ships kubectl 1.32
+# (package kubectl; kubernetes-client is its transitional name). Debian 12's kubernetes-client is 1.20,
+# whose kustomize cannot build components, so none is installed there and that test is skipped.
+if [[ -r /etc/os-release ]] && [[ "$(. /etc/os-release && echo "${VERSION_ID:-}")" == 13 ]]; then
+  packages+=(kubectl)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -22,7 +22,7 @@ def shipped_configs(deploy_dir):
     """(label, YAML text) of each example file and each sidecar.yaml embedded in a ConfigMap."""
     for path in sorted((deploy_dir / "examples").glob("*.yaml")):
         yield str(path.relative_to(deploy_dir)), path.read_text()
-    for path in sorted((deploy_dir / "kubernetes").glob("*.yaml")):
+    for path in sorted((deploy_dir / "kubernetes").rglob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             if doc and doc.get("kind") == "ConfigMap" and "sidecar.yaml" in doc.get("data", {}):
                 yield f"{path.relative_to(deploy_dir)}:sidecar.yaml", doc["data"]["sidecar.yaml"]
@@ -55,8 +55,8 @@ def broken_variants(text):
 def main():
     binary, deploy_dir = sys.argv[1], pathlib.Path(sys.argv[2])
     configs = list(shipped_configs(deploy_dir))
-    if len(configs) < 4:
-        print(f"FAIL: expected 2 examples and 2 ConfigMaps, found {[label for label, _ in configs]}")
+    if len(configs) < 6:
+        print(f"FAIL: expected 3 examples and 3 ConfigMaps, found {[label for label, _ in configs]}")
         return 1
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
