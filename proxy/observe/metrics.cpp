@@ -207,6 +207,11 @@ ListenerMetrics::ListenerMetrics(MetricFamilies& families, std::string name, Dir
         with_reason.emplace("reason", std::string(known_reject_reasons[i]));
         known_rejections_[i] = &families.connections_rejected.Add(with_reason);
     }
+    for (int code : known_request_codes) {
+        auto with_code = labels;
+        with_code.emplace("code", std::to_string(code));
+        requests_by_code_[static_cast<std::size_t>(code)].store(&families.requests.Add(with_code), std::memory_order_relaxed);
+    }
     request_duration_ = &families.request_duration.Add(labels, latency_buckets());
     pending_dns_ = &families.pending_dns.Add({{"listener", name_}});
 }

@@ -54,6 +54,10 @@ inline constexpr std::array<std::string_view, 7> known_reject_reasons{
     "max_connections", "max_handshakes", "max_handshakes_per_source", "too_many_pending", "draining", "accept_error",
     "unauthenticated_buffer_limit"};
 
+// Status codes of dance_requests_total that exist at 0 from the start, so rate() sees a listener's first
+// failure (DanceUpstreamErrors reads 502/503/504); other codes are created on first use.
+inline constexpr std::array<int, 8> known_request_codes{200, 400, 403, 413, 431, 502, 503, 504};
+
 // The counters and gauges of one (listener, direction). Obtained from Metrics::listener(); lives as
 // long as the Metrics object.
 class ListenerMetrics {

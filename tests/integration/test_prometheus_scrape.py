@@ -118,6 +118,7 @@ def test_prometheus_scrapes_every_series(prometheus):
         'dance_connections_active{listener="ns-in",direction="inbound"}': 2,
         'dance_connections_rejected_total{listener="ns-in",direction="inbound",reason="max_connections"}': 1,
         'dance_requests_total{listener="ns-in",direction="inbound",code="200"}': 2,
+        'dance_requests_total{listener="js-out",direction="outbound",code="502"}': 0,  # exists before the first one
         'dance_request_duration_seconds_count{listener="js-out",direction="outbound"}': 1,
         'dance_lorawan_messages_total{listener="ns-in",message_type="JoinAns",result_code="Success"}': 1,
         'dance_lorawan_messages_total{listener="ns-in",message_type="JoinReq",result_code="none"}': 1,

@@ -48,6 +48,11 @@ TEST_CASE("every fixed handshake result exists at 0 once a listener is created")
         CHECK(has_line(text, "dance_connections_rejected_total{direction=\"inbound\",listener=\"ns-in\",reason=\"" +
                                  std::string(reason) + "\"} 0"));
     }
+    for (int code : dance::proxy::known_request_codes) {
+        CHECK(has_line(text, "dance_requests_total{code=\"" + std::to_string(code) +
+                                 "\",direction=\"outbound\",listener=\"js-out\"} 0"));
+    }
+    CHECK(text.find("dance_requests_total{code=\"404\"") == std::string::npos);  // not a known code: on first use
     CHECK(has_line(text, "dance_tlsa_lookups_total{cache=\"miss\",result=\"bogus\"} 0"));
     CHECK(has_line(text, "dance_tlsa_lookups_total{cache=\"hit\",result=\"secure\"} 0"));
     CHECK(has_line(text, "dance_config_reloads_total{result=\"error\"} 0"));
