@@ -229,11 +229,10 @@ void HttpServerSession::answer_error(int status, std::string_view problem) {
     flush_ready_answers();
 }
 
-// Once no further request is read, what the parser and the input hold is only waiting to be dropped (a
-// refused request, say): it is not counted, so a refusal gives its bytes back at once.
+// Everything still in memory, a refused request's bytes included: they are given back when the connection
+// closes (a client could otherwise hold them uncounted by reading its answers slowly).
 std::size_t HttpServerSession::buffered_bytes() const {
     std::size_t unsent = evbuffer_get_length(bufferevent_get_output(connection_.get()));
-    if (stop_reading_) return dispatched_bytes_ + unsent;
     std::size_t unparsed = evbuffer_get_length(bufferevent_get_input(connection_.get()));
     return parser_.message_bytes() + dispatched_bytes_ + unparsed + unsent;
 }
