@@ -1,7 +1,26 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package dance-sidecar needs to build, test, run the demo and the benchmarks.
-# Idempotent: packages already present are left alone. Only Debian's archive is used.
+# Installs every Debian package dance-sidecar needs to build, test, run the demo and the benchmarks, on
+# Debian 12 (bookworm) or 13 (trixie). Idempotent: packages already present are left alone. Only Debian's
+# archive is used.
 set -euo pipefail
+
+# The names differ between the two releases only in the clang/LLVM version of the fuzz build: the release's
+# default clang is 14 on Debian 12 (too old for the project's C++20, see tests/fuzz/README.md), so 16 there;
+# 19, the default, on Debian 13. DANCE_LLVM_VERSION overrides it (another release, another clang).
+version_id=$(. /etc/os-release && echo "${VERSION_ID:-}")
+if [[ -n ${DANCE_LLVM_VERSION:-} ]]; then
+  llvm=$DANCE_LLVM_VERSION
+else
+  case $version_id in
+    12) llvm=16 ;;
+    13) llvm=19 ;;
+    *)
+      echo "install-deps: Debian 12 or 13 expected, this is" \
+        "$(. /etc/os-release && echo "${PRETTY_NAME:-unknown}") (DANCE_LLVM_VERSION=N chooses the fuzz build's clang)" >&2
+      exit 1
+      ;;
+  esac
+fi
 
 packages=(
   # build
@@ -13,8 +32,8 @@ packages=(
   python3 python3-pytest python3-yaml
   # metrics, deployment checks, benchmarks
   prometheus haproxy wrk yamllint dns-root-data
-  # fuzzing (tests/fuzz): clang 16 compiles the project's C++20 (clang 14 cannot), libFuzzer, symbolizer
-  clang-16 libclang-rt-16-dev llvm-16
+  # fuzzing (tests/fuzz): clang, libFuzzer, symbolizer
+  "clang-$llvm" "libclang-rt-$llvm-dev" "llvm-$llvm"
   # container images and the pod test (deploy/build-image.sh, tests/deploy/test_pod.py): rootful podman
   podman buildah debootstrap runc catatonit slirp4netns netavark aardvark-dns
 )

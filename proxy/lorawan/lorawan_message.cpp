@@ -109,7 +109,12 @@ std::optional<BackendMessage> read_message(PaddingParser& parser, std::string_vi
     return message;
 }
 
+// A UTF-8 byte order mark before the document: RFC 8259 forbids sending one. simdjson 3.0 (Debian 12) refuses
+// it, 3.12 (Debian 13) skips it; refused here so the answer does not depend on the library's version.
+constexpr std::string_view utf8_bom = "\xef\xbb\xbf";
+
 std::optional<BackendMessage> read_message(std::string_view body, bool strict) noexcept {
+    if (body.starts_with(utf8_bom)) return std::nullopt;
     try {
         if (body.size() > reusable_size) {
             PaddingParser own;

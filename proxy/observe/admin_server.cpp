@@ -98,10 +98,13 @@ struct AdminRequestHandlers {
                 if (!ready) failing[name] = why.empty() ? "not ready" : why;
             }
         }
-        nlohmann::json body{{"status", failing.empty() ? "ready" : "not_ready"}};
-        if (!failing.empty()) body["failing"] = std::move(failing);
+        // A plain bool decides the status: comparing body["status"] with a string literal makes g++ 14
+        // report -Warray-bounds inside nlohmann::json at -O2 (Debian 13, Release).
+        const bool all_ready = failing.empty();
+        nlohmann::json body{{"status", all_ready ? "ready" : "not_ready"}};
+        if (!all_ready) body["failing"] = std::move(failing);
         std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-        if (body["status"] == "ready") {
+        if (all_ready) {
             reply(request, 200, "OK", "application/json", text);
         } else {
             reply(request, 503, "Service Unavailable", "application/json", text);

@@ -1,9 +1,9 @@
 """Checks deploy/Dockerfile without a container engine (tests/deploy/test_pod.py builds and runs the images)
 and without hadolint (not in Debian 12): its instructions parse, the stages are the agreed ones, every
-package it installs exists in Debian's archive under that name, nothing makes BuildKit fetch a frontend
-image, the final image carries OCI labels, and deploy/image-rootfs.sh, which assembles the FROM-scratch
-runtime stage, gives the built binary (DANCE_SIDECAR_BIN, set by CTest to $<TARGET_FILE:dance-sidecar>)
-every library it loads and nothing else."""
+package it installs exists under that name in the archive of the Debian release its stage is built FROM
+(not necessarily this machine's), nothing makes BuildKit fetch a frontend image, the final image carries OCI
+labels, and deploy/image-rootfs.sh, which assembles the FROM-scratch runtime stage, gives the built binary
+(DANCE_SIDECAR_BIN, set by CTest to $<TARGET_FILE:dance-sidecar>) every library it loads and nothing else."""
 import json
 import os
 import pathlib
@@ -136,12 +136,75 @@ def test_build_stage_has_the_build_packages_of_install_deps():
     assert wanted <= set(apt_packages(STAGES["build-deps"])), wanted - set(apt_packages(STAGES["build-deps"]))
 
 
-def test_every_package_exists_in_debian():
-    packages = sorted({p for stage in STAGES.values() for p in apt_packages(stage)})
-    policy = subprocess.run(["apt-cache", "policy", *packages], capture_output=True, text=True, check=True).stdout
-    candidates = dict(re.findall(r"^(\S+):\n\s+Installed: \S+\n\s+Candidate: (\S+)", policy, re.M))
-    missing = [p for p in packages if candidates.get(p, "(none)") == "(none)"]
-    assert not missing, f"not in this machine's Debian archive (apt-get update?): {missing}"
+# Debian releases by the version tag of their images (debian:12, debian:12-slim).
+CODENAMES = {"11": "bullseye", "12": "bookworm", "13": "trixie", "14": "forky"}
+
+
+def image_release(image):
+    """Codename of a debian:N[-slim] image, None for any other image (scratch, an earlier stage)."""
+    match = re.fullmatch(r"debian:(\w+?)(?:-slim)?", image)
+    return CODENAMES.get(match.group(1), match.group(1)) if match else None
+
+
+def host_release():
+    fields = dict(line.split("=", 1) for line in pathlib.Path("/etc/os-release").read_text().splitlines()
+                  if "=" in line)
+    return fields.get("VERSION_CODENAME", "").strip('"')
+
+
+def packages_by_release():
+    """{codename: packages installed by the stages built FROM that Debian release (directly or not)}."""
+    release_of, wanted = {}, {}
+    for name, stage in STAGES.items():
+        image = stage[0][1].split()[0]
+        release_of[name] = release_of.get(image) or image_release(image)
+        if apt_packages(stage):
+            assert release_of[name], f"stage {name}: apt-get install in a stage not based on a Debian image"
+            wanted.setdefault(release_of[name], set()).update(apt_packages(stage))
+    return wanted
+
+
+def apt_options(release, state):
+    """apt options for a private copy of RELEASE's package lists under STATE (not this machine's own)."""
+    mirror = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
+    security = os.environ.get("DEBIAN_SECURITY_MIRROR", "http://deb.debian.org/debian-security")
+    (state / "lists" / "partial").mkdir(parents=True, exist_ok=True)
+    (state / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
+    (state / "sources.list").write_text(f"deb {mirror} {release} main\ndeb {mirror} {release}-updates main\n"
+                                        f"deb {security} {release}-security main\n")
+    options = {"Dir::Etc::SourceList": state / "sources.list", "Dir::Etc::SourceParts": "-",
+               "Dir::State::Lists": state / "lists", "Dir::Cache": state / "cache",
+               "Dir::State::status": "/dev/null", "Acquire::Languages": "none", "APT::Sandbox::User": "root",
+               "Debug::NoLocking": "1"}
+    return [word for key, value in options.items() for word in ("-o", f"{key}={value}")]
+
+
+def candidates(packages, apt_cache_options=()):
+    policy = subprocess.run(["apt-cache", *apt_cache_options, "policy", *packages], capture_output=True, text=True,
+                            check=True).stdout
+    return dict(re.findall(r"^(\S+):\n\s+Installed: \S+\n\s+Candidate: (\S+)", policy, re.M))
+
+
+@pytest.mark.parametrize("release", sorted(packages_by_release()))
+def test_every_package_exists_in_debian(release, tmp_path_factory):
+    """Names are checked against the archive of the release the stage is built FROM: on another release's
+    machine (a Debian 13 host for debian:12 stages) against a private copy of that release's package lists
+    (DANCE_APT_STATE_DIR keeps it between runs), skipped with the reason where that archive is out of reach."""
+    packages = sorted(packages_by_release()[release])
+    if release == host_release():
+        found, where = candidates(packages), "this machine's Debian archive (apt-get update?)"
+    else:
+        # absolute: apt reads a relative Dir::State::Lists as relative to its own root directory
+        states = pathlib.Path(os.environ.get("DANCE_APT_STATE_DIR") or tmp_path_factory.mktemp("apt"))
+        state = (states / release).resolve()
+        options = apt_options(release, state)
+        update = subprocess.run(["apt-get", *options, "-qq", "update"], capture_output=True, text=True)
+        if update.returncode != 0 or not any((state / "lists").glob("*_Packages")):
+            pytest.skip(f"the stages FROM {release} are not checked: this machine runs {host_release()} and "
+                        f"{release}'s archive is out of reach ({update.stderr.strip()[-300:]})")
+        found, where = candidates(packages, options), f"Debian {release}'s archive"
+    missing = [p for p in packages if found.get(p, "(none)") == "(none)"]
+    assert not missing, f"not in {where}: {missing}"
 
 
 def test_image_rootfs_holds_exactly_the_libraries_the_binary_loads(tmp_path):

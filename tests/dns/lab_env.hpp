@@ -49,10 +49,16 @@ inline config::DnsConfig lab_config(config::DnsMode mode) {
     return config;
 }
 
+// A deleter type of its own: decltype(&pclose) as a template argument drops glibc 2.41's attributes on pclose
+// and g++ 14 warns (-Wignored-attributes), as for fclose (base/c_handles.hpp).
+struct PipeCloser {
+    void operator()(FILE* pipe) const { pclose(pipe); }
+};
+
 // Queries unbound has received from clients so far.
 inline long unbound_queries() {
     std::string command = lab("UNBOUND_STATS_CMD") + " 2>/dev/null";
-    std::unique_ptr<FILE, decltype(&pclose)> pipe(popen(command.c_str(), "r"), &pclose);
+    std::unique_ptr<FILE, PipeCloser> pipe(popen(command.c_str(), "r"));
     REQUIRE(pipe);
     std::string key = lab("UNBOUND_QUERY_COUNTER") + "=";
     char line[512];

@@ -12,6 +12,8 @@
 #                                         reload nsd and flush the zone from unbound's cache
 #   lab.sh exec-netns DIR -- CMD [ARG...] run CMD in a new network namespace with a --netns lab started
 #                                         in DIR and its lab.env exported; stop the lab afterwards
+#                                         (unshare -n as root, unshare -rn otherwise)
+#   lab.sh netns-check                    exit 0 if exec-netns can work here, else print why and exit 1
 # Environment: LAB_BASE_PORT (nsd, unbound, unbound-control on BASE, BASE+1, BASE+2; default: free
 # ports), LAB_JS_PORT (also publish _PORT._tcp.js TLSA for a join server on that port), LAB_DOT=1
 # (same as --dot; the DoT port is BASE+3).
@@ -186,9 +188,30 @@ cmd_set_tlsa() {  # $1: dir, $2: owner, $3: rdata, $4: optional TTL
   unbound-control -c "$UNBOUND_CONF" flush_zone "$LAB_ZONE" >/dev/null
 }
 
+# A private network namespace: root makes one directly (unshare -n); anyone else through a user namespace
+# (unshare -rn), which the kernel refuses inside a chroot and where unprivileged user namespaces are disabled.
+netns_unshare_option() {
+  if ((EUID == 0)); then printf '%s\n' -n; else printf '%s\n' -rn; fi
+}
+
+cmd_netns_check() {  # exit 0 if exec-netns can work here; else print why on stdout and exit 1
+  local option error why
+  option=$(netns_unshare_option)
+  error=$(unshare "$option" true 2>&1) && return 0
+  why="unshare $option: ${error:-failed}"
+  # Inside a chroot / is not the root of PID 1 (readable by root only).
+  if [[ -r /proc/1/root/. && $(stat -c %d:%i /) != "$(stat -c %d:%i /proc/1/root/. 2>/dev/null)" ]] ||
+     { ((EUID != 0)) && command -v ischroot >/dev/null && ischroot; }; then
+    why+=" (this is a chroot: the kernel refuses user namespaces in one; run as root, a plain network"
+    why+=" namespace is used)"
+  fi
+  echo "$why"
+  return 1
+}
+
 cmd_exec_netns() {  # $1: dir, "--", command...
   [[ $# -ge 3 && $2 == -- ]] || die "usage: lab.sh exec-netns DIR -- CMD [ARG...]"
-  exec unshare -rn -- "$LAB_SH" _inside-netns "$1" "${@:3}"
+  exec unshare "$(netns_unshare_option)" -- "$LAB_SH" _inside-netns "$1" "${@:3}"
 }
 
 cmd_inside_netns() {  # $1: dir, command...
@@ -206,7 +229,7 @@ cmd_inside_netns() {  # $1: dir, command...
 }
 
 main() {
-  [[ $# -ge 1 ]] || die "usage: lab.sh start|stop|set-tlsa|exec-netns DIR ..."
+  [[ $# -ge 1 ]] || die "usage: lab.sh start|stop|set-tlsa|exec-netns DIR ... | netns-check"
   local command=$1
   shift
   case $command in
@@ -214,6 +237,7 @@ main() {
     stop) cmd_stop "$@" ;;
     set-tlsa) cmd_set_tlsa "$@" ;;
     exec-netns) cmd_exec_netns "$@" ;;
+    netns-check) cmd_netns_check ;;
     _inside-netns) cmd_inside_netns "$@" ;;
     *) die "unknown command $command" ;;
   esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses (clang 16, ASan + UBSan, in build-fuzz) and runs each one for SECONDS over a
-# copy of its seed corpus. Prints one line per harness, then "fuzz: N passed, M failed"; exits 1 if any
-# harness crashed (or failed to build). See tests/fuzz/README.md.
+# Builds the libFuzzer harnesses (clang 16 or later, ASan + UBSan, in build-fuzz) and runs each one for
+# SECONDS over a copy of its seed corpus. Prints one line per harness, then "fuzz: N passed, M failed"; exits 1
+# if any harness crashed (or failed to build). See tests/fuzz/README.md.
 #
 #   bash tests/fuzz/run-fuzzers.sh [SECONDS] [HARNESS...]     # default: 60 s each, every harness
 #
@@ -9,8 +9,9 @@
 # DANCE_BUILD_LOCK (file to flock around the build, default /tmp/build.lock; empty = no lock),
 # FUZZ_WORK_DIR (where corpora, logs and crash inputs go; default a new directory under /tmp, removed when
 # every harness passed),
-# FUZZ_NICE (nice level of the fuzzers, default 0), FUZZ_CXX (default clang++-16), FUZZ_TIMEOUT (seconds one
-# input may take before libFuzzer calls it a hang, default 10; raise it on a loaded machine).
+# FUZZ_NICE (nice level of the fuzzers, default 0), FUZZ_CXX (default the newest clang++-N installed with
+# N >= 16: 16 on Debian 12, 19 on Debian 13, as deploy/install-deps.sh installs them), FUZZ_TIMEOUT (seconds
+# one input may take before libFuzzer calls it a hang, default 10; raise it on a loaded machine).
 set -uo pipefail
 
 seconds=${1:-60}
@@ -22,7 +23,15 @@ fi
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
-cxx=${FUZZ_CXX:-clang++-16}
+# The newest versioned clang++ of 16 or later (Debian's unversioned clang++ is 14 on Debian 12, too old).
+newest_clang() {
+  local version
+  for version in $(seq 40 -1 16); do
+    command -v "clang++-$version" >/dev/null && { echo "clang++-$version"; return; }
+  done
+  echo clang++-16  # reported as not found below
+}
+cxx=${FUZZ_CXX:-$(newest_clang)}
 lock=${DANCE_BUILD_LOCK-/tmp/build.lock}
 all_harnesses=(clientname http_request http_response lorawan_answer config_loader tlsa_reply)
 harnesses=("$@")
@@ -46,7 +55,8 @@ done
 
 # --- build (idempotent: cmake only reconfigures and rebuilds what changed) ---
 if ! command -v "$cxx" >/dev/null; then
-  echo "fuzz: $cxx not found: run deploy/install-deps.sh as root (clang-16, libclang-rt-16-dev, llvm-16)" >&2
+  echo "fuzz: $cxx not found: run deploy/install-deps.sh as root (clang-N, libclang-rt-N-dev, llvm-N: N = 16" \
+    "on Debian 12, 19 on Debian 13)" >&2
   summary 0 "${#harnesses[@]}"
   exit 1
 fi
@@ -78,7 +88,7 @@ work=${FUZZ_WORK_DIR:-$(mktemp -d /tmp/dance-fuzz.XXXXXX)}
 mkdir -p "$work"
 fuzz_env=(ASAN_OPTIONS="${FUZZ_ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
-symbolizer=$(command -v llvm-symbolizer-16 || command -v llvm-symbolizer || true)
+symbolizer=$(command -v "llvm-symbolizer-${cxx##*-}" || command -v llvm-symbolizer || true)
 [[ -z $symbolizer ]] || fuzz_env+=(ASAN_SYMBOLIZER_PATH="$symbolizer")
 passed=0
 failed=0

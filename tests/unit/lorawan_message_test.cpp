@@ -87,7 +87,9 @@ TEST_CASE("invalid JSON anywhere in the body is refused") {
 
 TEST_CASE("valid JSON that simdjson refuses is not a message either") {
     CHECK_FALSE(parse_backend_message(R"({"TransactionID":18446744073709551616})"));  // beyond 64 bits
-    CHECK_FALSE(parse_backend_message("\xef\xbb\xbf{\"MessageType\":\"JoinReq\"}"));  // byte order mark
+    // byte order mark: simdjson 3.12 skips it, we refuse it whatever the version
+    CHECK_FALSE(parse_backend_message("\xef\xbb\xbf{\"MessageType\":\"JoinReq\"}"));
+    CHECK_FALSE(parse_backend_message_strictly("\xef\xbb\xbf{\"MessageType\":\"JoinReq\"}"));
 }
 
 TEST_CASE("deep nesting neither exhausts the stack nor passes for a message") {
