@@ -84,6 +84,10 @@ bool HttpServerSession::idle() const {
            evbuffer_get_length(bufferevent_get_input(connection_.get())) == 0;
 }
 
+bool HttpServerSession::closable_now() const {
+    return idle() && (closed_ || evbuffer_get_length(bufferevent_get_output(connection_.get())) == 0);
+}
+
 void HttpServerSession::end_keep_alive() {
     if (closed_ || lingering_ || stop_reading_) return;
     if (!pipeline_.empty()) {
@@ -297,9 +301,11 @@ void HttpServerSession::flush_ready_answers() {
     resume_reading();
 }
 
+// Armed whenever no request is in progress, a final answer still going out included: a client that reads
+// a trickle (each bit of progress resets the write timeout) gets idle_ms for it, not forever.
 void HttpServerSession::update_idle_timer() {
     if (closed_ || lingering_) return;
-    if (pipeline_.empty() && !close_when_flushed_) {
+    if (pipeline_.empty()) {
         timeval timeout = milliseconds_to_timeval(options_.idle_ms);
         evtimer_add(idle_timer_.get(), &timeout);
     } else {

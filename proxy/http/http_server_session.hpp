@@ -89,6 +89,8 @@ public:
     bool is_closed() const { return closed_; }
     // Nothing in progress: every request answered and no part of a next one received.
     bool idle() const;
+    // Idle, and every answer has left: closing now loses nothing.
+    bool closable_now() const;
     // Why it closed: "client_eof", "idle_timeout", "connection_close", "bad_request", "io_error", "closed".
     std::string_view close_reason() const { return close_reason_; }
     std::uint64_t requests_received() const { return next_sequence_; }
@@ -154,15 +156,15 @@ private:
     bool lingering_ = false;  // answered and shut down; discarding input until the client's FIN
 };
 
-// Draining a listener: closes the sessions with nothing in progress and ends keep-alive on the others, so
-// their answers in progress say "Connection: close". Returns how many were closed (their on_closed follows
+// Draining a listener: closes the sessions with nothing in progress or unsent and ends keep-alive on the
+// others, so their answers in progress say "Connection: close" and those already queued are sent first. Returns how many were closed (their on_closed follows
 // from the loop).
 template <typename Sessions, typename SessionOf>
 std::size_t wind_down_sessions(Sessions& sessions, SessionOf session_of) {
     std::vector<HttpServerSession*> idle;
     for (auto& entry : sessions) {
         HttpServerSession& session = session_of(entry);
-        if (session.idle()) idle.push_back(&session);
+        if (session.closable_now()) idle.push_back(&session);
         else session.end_keep_alive();
     }
     for (HttpServerSession* session : idle) session->close();

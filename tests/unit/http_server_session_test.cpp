@@ -399,3 +399,43 @@ TEST_CASE("a shared buffer budget counts answers the client has not read yet") {
     REQUIRE(loop.run_until([&] { return count_of(later.received(), "HTTP/1.1 200") == 1 && later.received().size() > 512 * 1024; }));
     CHECK(handled == 2);
 }
+
+TEST_CASE("winding down for a drain: an answer still on its way out is sent whole before the close") {
+    EventLoop loop;
+    const std::string body(512 * 1024, 'x');
+    SessionServer server(loop.base(), {}, [&](HttpRequest&&, ResponseWriter writer) { writer(text_response(body)); });
+    server.tune_accepted_socket = small_send_buffer;
+    NonReadingClient slow(server.port());
+    REQUIRE(slow.connected());
+    REQUIRE(slow.send_all("GET /big HTTP/1.1\r\n\r\n"));
+    loop.run_for(100ms);  // answered; most of it waits in the session's output
+    CHECK(server.wind_down() == 0);
+    REQUIRE(loop.run_until([&] { return slow.read_available().size() >= body.size(); }));
+    loop.run_for(50ms);
+    const std::string& received = slow.read_available();
+    CHECK(received.starts_with("HTTP/1.1 200 "));
+    CHECK(received.size() - received.find("\r\n\r\n") - 4 == body.size());  // whole, then the close
+    REQUIRE(loop.run_until([&] { return server.open_sessions() == 0; }));
+}
+
+TEST_CASE("a final answer read in a trickle gets idle_ms, however often the client reads a little") {
+    EventLoop loop;
+    HttpServerSessionOptions options;
+    options.idle_ms = 400;
+    const std::string body(8 * 1024 * 1024, 'x');
+    SessionServer server(loop.base(), options, [&](HttpRequest&&, ResponseWriter writer) { writer(text_response(body)); });
+    server.tune_accepted_socket = small_send_buffer;
+    NonReadingClient trickle(server.port());
+    REQUIRE(trickle.connected());
+    REQUIRE(trickle.send_all("GET /big HTTP/1.1\r\nConnection: close\r\n\r\n"));
+    REQUIRE(loop.run_until([&] { return server.open_sessions() == 1; }));
+    auto closed = [&] { return server.open_sessions() == 0; };
+    for (int round = 0; round < 40 && !closed(); ++round) {
+        loop.run_for(50ms);
+        trickle.read_available();  // a few KiB each time: progress that resets the write timeout
+    }
+    REQUIRE(closed());
+    REQUIRE(server.close_reasons.size() == 1);
+    CHECK(server.close_reasons[0] == "idle_timeout");
+    CHECK(trickle.read_available().size() < body.size());
+}
