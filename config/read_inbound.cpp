@@ -1,7 +1,7 @@
 #include <algorithm>
-#include <cctype>
 
 #include "base/dns_name.hpp"
+#include "base/hex_id.hpp"
 #include "config/listener_list.hpp"
 #include "config/name_values.hpp"
 #include "config/section_readers.hpp"
@@ -12,15 +12,10 @@ namespace {
 
 // A LoRaWAN SenderID as TS002 writes it: a NetID (6 hex digits) or an EUI-64 (16), after any 0x.
 std::string why_invalid_sender_id(std::string_view digits) {
-    auto is_hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
-    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), is_hex)) return "not hexadecimal";
+    if (!all_hex_digits(digits)) return "not hexadecimal";
     if (digits.size() != 6 && digits.size() != 16)
         return "expected 6 hex digits (NetID) or 16 (JoinEUI/DevEUI), got " + std::to_string(digits.size());
     return "";
-}
-
-std::string_view without_hex_prefix(std::string_view id) {
-    return id.starts_with("0x") || id.starts_with("0X") ? id.substr(2) : id;
 }
 
 bool read_sender_id_list(LoadContext& context, const YAML::Node& node, const std::string& path,
@@ -105,13 +100,17 @@ void read_timeouts(const YamlMap& listener, InboundTimeouts& out) {
     timeouts.read("backend_ms", out.backend_ms, positive_integer<uint32_t>());
 }
 
-// A budget smaller than one largest request would refuse every big request of an unauthenticated client.
-void check_budget_holds_one_request(const YamlMap& listener, const InboundListener& out) {
+// In optional mode, a budget smaller than one largest request would refuse every big request of an
+// unauthenticated client. Reported at the key the file sets (the budget's, else max_body_bytes).
+void check_budget_holds_one_request(const YamlMap& listener, const InboundListener& out, std::string_view set_key) {
+    if (out.client_auth.mode != ClientAuthMode::optional) return;
     constexpr std::uint64_t largest_request_headers = 64 * 1024;  // the HTTP parser's header limit
     std::uint64_t largest_request = std::uint64_t{out.max_body_bytes} + largest_request_headers;
     if (out.max_unauthenticated_buffered_bytes >= largest_request) return;
-    listener.context().report(listener.path_of("max_unauthenticated_buffered_bytes"),
-                              "must hold at least one largest request: max_body_bytes + 64 KiB of headers = " +
+    listener.context().report(listener.path_of(set_key),
+                              "max_unauthenticated_buffered_bytes (" +
+                                  std::to_string(out.max_unauthenticated_buffered_bytes) +
+                                  ") must hold at least one largest request: max_body_bytes + 64 KiB of headers = " +
                                   std::to_string(largest_request) + " bytes");
 }
 
@@ -125,14 +124,15 @@ InboundListener read_inbound(const YamlMap& listener) {
     listener.read("identity_header", out.identity_header, read_header_name);
     read_timeouts(listener, out.timeouts);
     listener.read("max_connections", out.max_connections, positive_integer<uint32_t>());
-    listener.read("max_body_bytes", out.max_body_bytes, positive_integer<uint32_t>());
+    bool body_set = listener.read("max_body_bytes", out.max_body_bytes, positive_integer<uint32_t>());
     listener.read("max_pending_dns", out.max_pending_dns, positive_integer<uint32_t>());
     listener.read("max_handshakes", out.max_handshakes, positive_integer<uint32_t>());
     listener.read("max_handshakes_per_source", out.max_handshakes_per_source,
                   integer_between<uint32_t>(0, std::numeric_limits<uint32_t>::max()));
-    if (listener.read("max_unauthenticated_buffered_bytes", out.max_unauthenticated_buffered_bytes,
-                      positive_integer<uint32_t>()))
-        check_budget_holds_one_request(listener, out);
+    bool budget_set = listener.read("max_unauthenticated_buffered_bytes", out.max_unauthenticated_buffered_bytes,
+                                    positive_integer<uint32_t>());
+    if (budget_set || body_set)
+        check_budget_holds_one_request(listener, out, budget_set ? "max_unauthenticated_buffered_bytes" : "max_body_bytes");
     return out;
 }
 
