@@ -59,10 +59,11 @@ std::string cgroup_path(const std::string& membership, bool v2) {
     return "/";
 }
 
-// The smallest quota from `base + path` up to `base`, never leaving `base` (a path with ".." is ignored).
+// The smallest quota from `base + path` up to `base`, never leaving `base` (a path that is not absolute or
+// holds ".." is taken as the root).
 template <typename ReadQuota>
 std::optional<unsigned> tightest_on_path(const std::string& base, std::string path, ReadQuota read_quota) {
-    if (path.find("..") != std::string::npos) path = "/";
+    if (!path.starts_with('/') || path.find("..") != std::string::npos) path = "/";
     std::optional<unsigned> tightest;
     while (true) {
         while (path.size() > 1 && path.back() == '/') path.pop_back();

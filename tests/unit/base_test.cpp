@@ -125,6 +125,7 @@ TEST_CASE("cgroup quota: the process's own cgroup and its ancestors count, the t
     CHECK(dance::cgroup_cpu_quota(root, "0::/kubepods.slice/pod1/ctr/\n") == 3u);  // a trailing slash
     CHECK(dance::cgroup_cpu_quota(root, "0::/kubepods.slice/../../etc\n") == std::nullopt);  // never above the root
     CHECK(dance::cgroup_cpu_quota(root, "0::/\n") == std::nullopt);  // the root sets none
+    CHECK(dance::cgroup_cpu_quota(root, "0::kubepods.slice\n") == std::nullopt);  // not absolute: the root
     // cgroup v1: the line whose controllers name cpu, below <root>/cpu.
     std::filesystem::create_directories(root + "/cpu/system.slice/dance.service");
     write(root + "/cpu/system.slice/dance.service/cpu.cfs_quota_us", "150000\n");
