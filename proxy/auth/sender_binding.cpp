@@ -5,13 +5,13 @@
 #include <utility>
 
 #include "base/dns_name.hpp"
+#include "base/hex_id.hpp"
 #include "proxy/lorawan/lorawan_message.hpp"
 
 namespace dance::proxy {
 
 std::string normalize_sender_id(std::string_view sender_id) {
-    if (sender_id.starts_with("0x") || sender_id.starts_with("0X")) sender_id.remove_prefix(2);
-    return dance::lower_case(sender_id);
+    return dance::lower_case(dance::without_hex_prefix(sender_id));
 }
 
 SenderBinding::SenderBinding(std::map<std::string, std::vector<std::string>> sender_ids)

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "base/dns_name.hpp"
+#include "base/hex_id.hpp"
 
 namespace dance::proxy {
 namespace {
@@ -40,10 +41,6 @@ constexpr std::array<std::pair<std::string_view, ReceiverKind>, 20> message_kind
     {"XmitDataAns", ReceiverKind::net_id},
 }};
 
-bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-char lower_hex(char c) { return c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c; }
-
 }  // namespace
 
 std::string_view to_string(ReceiverKind kind) {
@@ -78,23 +75,17 @@ std::optional<std::string> normalize_receiver_id(ReceiverKind kind, std::string_
         case ReceiverKind::as_id: why = "an AS-ID has no DNS name"; return std::nullopt;
         case ReceiverKind::unknown: why = "not a Backend Interfaces message type"; return std::nullopt;
     }
-    std::string_view hex = receiver_id;
-    if (hex.starts_with("0x") || hex.starts_with("0X")) hex.remove_prefix(2);
+    std::string_view hex = without_hex_prefix(receiver_id);
     if (hex.size() != digits) {
         why = "ReceiverID is " + std::string(what) + ": " + std::to_string(digits) + " hex digits expected, got " +
               std::to_string(receiver_id.size()) + " characters";
         return std::nullopt;
     }
-    std::string normalized;
-    normalized.reserve(digits);
-    for (char c : hex) {
-        if (!is_hex_digit(c)) {
-            why = "ReceiverID is " + std::string(what) + ": not hexadecimal";
-            return std::nullopt;
-        }
-        normalized.push_back(lower_hex(c));
+    if (!all_hex_digits(hex)) {
+        why = "ReceiverID is " + std::string(what) + ": not hexadecimal";
+        return std::nullopt;
     }
-    return normalized;
+    return lower_case(hex);
 }
 
 std::optional<std::string> normalize_federation_suffix(std::string_view suffix, std::string& why) {
