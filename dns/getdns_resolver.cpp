@@ -287,7 +287,7 @@ private:
         Query* query = add_query(false, host);
         query->waiter_id = waiter.id;
         submitting_ = true;
-        getdns_return_t rc = getdns_address(context_.get(), host.c_str(), nullptr, query, &query->transaction,
+        getdns_return_t rc = getdns_address(context_.get(), host.c_str(), tlsa_extensions_.get(), query, &query->transaction,
                                             &ResolverCore::on_getdns_reply);
         submitting_ = false;
         if (rc != GETDNS_RETURN_GOOD) {
@@ -335,7 +335,7 @@ private:
                 complete_tlsa(query, result);
             }
         } else {
-            AddressResult result = type == GETDNS_CALLBACK_COMPLETE ? interpret_address_response(response)
+            AddressResult result = type == GETDNS_CALLBACK_COMPLETE ? interpret_address_response(response, validator_)
                                    : type == GETDNS_CALLBACK_TIMEOUT
                                        ? address_failure(LookupStatus::timeout, "getdns timed out")
                                        : address_failure(LookupStatus::error, "getdns reported an error");

@@ -33,6 +33,11 @@ struct AddressResult {
     std::vector<std::string> addresses;         // IPv6 first if any, then IPv4, as literals
     uint32_t ttl = 0;
     std::string detail;
+    // The DNSSEC state of every reply and CNAME of the answer together, whatever `status` is: secure,
+    // insecure, bogus, or error (not validated). A secure NXDOMAIN proves the name absent; an insecure one
+    // does not.
+    LookupStatus chain_status = LookupStatus::error;
+    std::string canonical_name;  // where the CNAME chain ends (lower case, no final dot); "" if unknown
 };
 
 // A TlsaResult or AddressResult that carries only a failure status and its cause.

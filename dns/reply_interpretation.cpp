@@ -3,6 +3,7 @@
 #include <getdns/getdns_extra.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <limits>
 #include <memory>
@@ -179,27 +180,54 @@ uint32_t min_address_ttl(const getdns_list* replies) {
     return ttl == std::numeric_limits<uint32_t>::max() ? 0 : ttl;
 }
 
-}  // namespace
+// The weakest DNSSEC state over the replies (A and AAAA): bogus, then error (not validated or not
+// understood), then insecure; secure only when every reply is.
+LookupStatus chain_security(const getdns_list* replies, Validator validator) {
+    if (length_of(replies) == 0) return LookupStatus::error;
+    LookupStatus weakest = LookupStatus::secure;
+    auto weaken = [&weakest](LookupStatus state) {
+        auto rank = [](LookupStatus s) {
+            return s == LookupStatus::bogus ? 3 : s == LookupStatus::error ? 2 : s == LookupStatus::insecure ? 1 : 0;
+        };
+        if (rank(state) > rank(weakest)) weakest = state;
+    };
+    for (size_t r = 0; r < length_of(replies); ++r) {
+        const getdns_dict* reply = dict_at(replies, r);
+        if (validator == Validator::resolver_ad_bit) {
+            auto rcode = get_int(reply, "/header/rcode");
+            auto ad = get_int(reply, "/header/ad");
+            if (!rcode || !ad) weaken(LookupStatus::error);
+            else if (*rcode == rcode_servfail) weaken(LookupStatus::bogus);
+            else if (*rcode != rcode_noerror && *rcode != rcode_nxdomain) weaken(LookupStatus::error);
+            else if (*ad != 1) weaken(LookupStatus::insecure);
+            continue;
+        }
+        auto dnssec_status = get_int(reply, "dnssec_status");
+        if (!dnssec_status) weaken(LookupStatus::error);
+        else if (*dnssec_status == GETDNS_DNSSEC_BOGUS) weaken(LookupStatus::bogus);
+        else if (*dnssec_status == GETDNS_DNSSEC_INSECURE) weaken(LookupStatus::insecure);
+        else if (*dnssec_status != GETDNS_DNSSEC_SECURE) weaken(LookupStatus::error);
+    }
+    return weakest;
+}
 
-AddressResult interpret_address_response(const getdns_dict* response) {
-    AddressResult result;
-    auto status = response ? get_int(response, "status") : std::nullopt;
-    if (!status) {
-        result.detail = "no response";
-        return result;
-    }
-    if (*status == GETDNS_RESPSTATUS_ALL_TIMEOUT) {
-        result.status = LookupStatus::timeout;
-        result.detail = "all queries timed out";
-        return result;
-    }
-    if (*status == GETDNS_RESPSTATUS_NO_NAME) {
-        result.status = LookupStatus::nxdomain;
-        result.detail = "name does not exist";
-        return result;
-    }
+// Where the CNAME chain ends, lower case without the final dot; "" when getdns gives none.
+std::string canonical_name(const getdns_dict* response) {
+    getdns_bindata* wire = nullptr;
+    if (getdns_dict_get_bindata(response, "canonical_name", &wire) != GETDNS_RETURN_GOOD || !wire) return "";
+    char* text = nullptr;
+    if (getdns_convert_dns_name_to_fqdn(wire, &text) != GETDNS_RETURN_GOOD || !text) return "";
+    std::unique_ptr<char, decltype(&std::free)> owned(text, &std::free);
+    std::string name(text);
+    if (name.ends_with('.')) name.pop_back();
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return name;
+}
+
+// IPv6 first, then IPv4, as literals.
+std::vector<std::string> address_literals(const getdns_list* answers) {
+    std::vector<std::string> v6;
     std::vector<std::string> v4;
-    const getdns_list* answers = get_list(response, "just_address_answers");
     for (size_t i = 0; i < length_of(answers); ++i) {
         const getdns_dict* entry = dict_at(answers, i);
         getdns_bindata* type = nullptr;
@@ -211,18 +239,41 @@ AddressResult interpret_address_response(const getdns_dict* response) {
         std::string literal = ip_literal(data);
         if (literal.empty()) continue;
         bool is_v6 = type->size == 4 && std::string_view(reinterpret_cast<const char*>(type->data), 4) == "IPv6";
-        (is_v6 ? result.addresses : v4).push_back(std::move(literal));
+        (is_v6 ? v6 : v4).push_back(std::move(literal));
     }
-    result.addresses.insert(result.addresses.end(), v4.begin(), v4.end());
+    v6.insert(v6.end(), v4.begin(), v4.end());
+    return v6;
+}
+
+}  // namespace
+
+AddressResult interpret_address_response(const getdns_dict* response, Validator validator) {
+    AddressResult result;
+    auto status = response ? get_int(response, "status") : std::nullopt;
+    if (!status) {
+        result.detail = "no response";
+        return result;
+    }
+    if (*status == GETDNS_RESPSTATUS_ALL_TIMEOUT) {
+        result.status = LookupStatus::timeout;
+        result.detail = "all queries timed out";
+        return result;
+    }
+    const getdns_list* replies = get_list(response, "replies_tree");
+    result.chain_status = chain_security(replies, validator);
+    result.canonical_name = canonical_name(response);
+    if (*status == GETDNS_RESPSTATUS_NO_NAME) {
+        result.status = LookupStatus::nxdomain;
+        result.detail = "name does not exist";
+        return result;
+    }
+    result.addresses = address_literals(get_list(response, "just_address_answers"));
     if (result.addresses.empty()) {
         result.status = *status == GETDNS_RESPSTATUS_GOOD ? LookupStatus::nodata : LookupStatus::error;
         result.detail = "no address records";
         return result;
     }
-    const getdns_list* replies = get_list(response, "replies_tree");
-    bool all_ad = length_of(replies) > 0;
-    for (size_t r = 0; r < length_of(replies); ++r) all_ad = all_ad && get_int(dict_at(replies, r), "/header/ad") == 1u;
-    result.status = all_ad ? LookupStatus::secure : LookupStatus::insecure;
+    result.status = result.chain_status == LookupStatus::secure ? LookupStatus::secure : LookupStatus::insecure;
     result.ttl = min_address_ttl(replies);
     return result;
 }

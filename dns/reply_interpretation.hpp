@@ -18,6 +18,8 @@ enum class Validator { resolver_ad_bit, getdns_dnssec_status };
 TlsaResult interpret_tlsa_response(const getdns_dict* response, Validator validator, uint32_t max_ttl_s,
                                    std::time_t now);
 
-AddressResult interpret_address_response(const getdns_dict* response);
+// `status` secure or insecure with addresses (both usable to connect), else why none; `chain_status` is the
+// DNSSEC state of the whole answer, CNAMEs included (secure, insecure, bogus or error), for every outcome.
+AddressResult interpret_address_response(const getdns_dict* response, Validator validator);
 
 }  // namespace dance::dns

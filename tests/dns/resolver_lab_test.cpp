@@ -500,6 +500,36 @@ TEST_CASE("address lookups return literals, no DNSSEC required") {
     }
 }
 
+TEST_CASE("address answers carry the DNSSEC state of the whole chain, also for a name that does not exist") {
+    for (DnsMode mode : test::lab_modes()) {
+        std::string mode_label = test::mode_name(mode);
+        CAPTURE(mode_label);
+        Harness harness(test::lab_config(mode));
+        auto resolve = [&](const std::string& host) {
+            std::optional<AddressResult> result;
+            auto pending = harness.resolver->lookup_addresses(host, [&](const AddressResult& answer) { result = answer; });
+            REQUIRE(harness.loop.run_until([&] { return result.has_value(); }));
+            return *result;
+        };
+        AddressResult js = resolve(lab("NAME_JS"));
+        CAPTURE(js.detail);
+        CHECK(js.status == LookupStatus::secure);
+        CHECK(js.chain_status == LookupStatus::secure);
+        CHECK(js.canonical_name == lab("NAME_JS"));
+        AddressResult absent = resolve(lab("NAME_NXDOMAIN"));
+        CHECK(absent.status == LookupStatus::nxdomain);
+        CHECK(absent.chain_status == LookupStatus::secure);
+        AddressResult unsigned_zone = resolve("ns1." + lab("INSECURE_ZONE"));
+        CAPTURE(unsigned_zone.detail);
+        CHECK_FALSE(unsigned_zone.addresses.empty());
+        CHECK(unsigned_zone.status == LookupStatus::insecure);
+        CHECK(unsigned_zone.chain_status == LookupStatus::insecure);
+        AddressResult unsigned_absent = resolve("nothing-here." + lab("INSECURE_ZONE"));
+        CHECK(unsigned_absent.status == LookupStatus::nxdomain);
+        CHECK(unsigned_absent.chain_status == LookupStatus::insecure);
+    }
+}
+
 TEST_CASE("invalid names fail without a query and without a synchronous callback") {
     Harness harness(test::lab_config(test::lab_modes().front()));
     bool called = false;

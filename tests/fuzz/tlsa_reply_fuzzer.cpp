@@ -17,7 +17,8 @@
 //    remaining validity;
 //  - a non-secure result carries no records and says why;
 //  - interpret_address_response (the same reply, its A/AAAA records as getdns lists them in
-//    just_address_answers): `secure` only when every reply has the AD bit, only valid IP literals, IPv6 first.
+//    just_address_answers): the chain is `secure` only when every reply was validated (AD bit, or dnssec_status
+//    SECURE), the addresses `secure` only from a secure chain, only valid IP literals, IPv6 first.
 #include <arpa/inet.h>
 #include <getdns/getdns.h>
 #include <getdns/getdns_extra.h>
@@ -215,10 +216,10 @@ dance::dns::GetdnsListPtr address_answers(const getdns_list* replies) {
     return list;
 }
 
-void check_addresses(getdns_dict* response, const getdns_list* replies) {
+void check_addresses(getdns_dict* response, const getdns_list* replies, Validator validator) {
     auto answers = address_answers(replies);
     getdns_dict_set_list(response, "just_address_answers", answers.get());
-    AddressResult result = interpret_address_response(response);
+    AddressResult result = interpret_address_response(response, validator);
     auto context = [&] {
         std::string text = "\n  address result " + std::string(to_string(result.status)) + " \"" + result.detail + "\"";
         for (const auto& address : result.addresses) text += " " + address;
@@ -235,10 +236,17 @@ void check_addresses(getdns_dict* response, const getdns_list* replies) {
     }
     bool usable = result.status == LookupStatus::secure || result.status == LookupStatus::insecure;
     FUZZ_CHECK(usable == !result.addresses.empty(), "addresses and status disagree" + context());
-    if (result.status == LookupStatus::secure) {
+    FUZZ_CHECK(result.status != LookupStatus::secure || result.chain_status == LookupStatus::secure,
+               "secure addresses from an answer that is not" + context());
+    if (result.chain_status == LookupStatus::secure) {
         FUZZ_CHECK(length_of(replies) > 0, "secure without replies" + context());
-        for (size_t r = 0; r < length_of(replies); ++r)
-            FUZZ_CHECK(get_int(dict_at(replies, r), "/header/ad") == 1u, "secure without the AD bit" + context());
+        for (size_t r = 0; r < length_of(replies); ++r) {
+            const getdns_dict* reply = dict_at(replies, r);
+            bool validated = validator == Validator::resolver_ad_bit
+                                 ? get_int(reply, "/header/ad") == 1u
+                                 : get_int(reply, "dnssec_status") == uint32_t{GETDNS_DNSSEC_SECURE};
+            FUZZ_CHECK(validated, "secure chain with a reply that was not validated" + context());
+        }
     }
 }
 
@@ -270,6 +278,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const getdns_dict* held_reply = length_of(held_replies) > 0 ? dict_at(held_replies, 0) : nullptr;
 
     check_tlsa(response.get(), held_reply, validator, status, now);
-    check_addresses(response.get(), held_replies);
+    check_addresses(response.get(), held_replies, validator);
     return 0;
 }
