@@ -6,6 +6,9 @@
 namespace dance {
 namespace {
 
+// A JoinEUI name is 16 one-nibble labels and their dots (32 characters) plus the suffix (TS002 1.0 §19.1).
+constexpr size_t max_federation_suffix_length = 253 - 32;
+
 bool is_label_char(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
 }
@@ -51,6 +54,25 @@ bool allow_entry_matches(std::string_view entry, std::string_view name) {
         return name.size() > zone.size() && iequals(name.substr(name.size() - zone.size()), zone);
     }
     return iequals(entry, name);
+}
+
+std::optional<std::string> normalize_federation_suffix(std::string_view suffix, std::string& why) {
+    if (suffix.starts_with('.')) suffix.remove_prefix(1);
+    if (suffix.ends_with('.')) suffix.remove_suffix(1);
+    if (suffix.empty()) {
+        why = "empty federation suffix";
+        return std::nullopt;
+    }
+    if (std::string invalid = why_invalid_name(suffix); !invalid.empty()) {
+        why = std::move(invalid);
+        return std::nullopt;
+    }
+    if (suffix.size() > max_federation_suffix_length) {
+        why = "federation suffix longer than " + std::to_string(max_federation_suffix_length) +
+              " characters: a JoinEUI name under it would exceed 253";
+        return std::nullopt;
+    }
+    return lower_case(suffix);
 }
 
 }  // namespace dance

@@ -26,6 +26,17 @@ std::string dns_summary(const config::DnsConfig& dns) {
     return text;
 }
 
+std::string destination_summary(const config::OutboundListener& out) {
+    if (!out.routes_by_receiver()) return out.upstream.to_string();
+    std::string summary = "route by ReceiverID (";
+    if (out.route.discover) {
+        summary += "JoinEUI under " + (out.route.join_eui_suffix.empty() ? "-" : out.route.join_eui_suffix) +
+                   ", NetID under " + (out.route.net_id_suffix.empty() ? "-" : out.route.net_id_suffix) +
+                   ", port " + std::to_string(out.route.port) + ", ";
+    }
+    return summary + std::to_string(out.routes.size()) + " static route" + (out.routes.size() == 1 ? "" : "s") + ")";
+}
+
 void print_summary(const config::Config& config) {
     static const char* auth_modes[] = {"require", "optional"};
     static const char* server_auths[] = {"dane", "pkix", "dane-or-pkix"};
@@ -38,7 +49,7 @@ void print_summary(const config::Config& config) {
                   << in.client_auth.allow.size() << " allow entr" << (in.client_auth.allow.size() == 1 ? "y" : "ies")
                   << "\n";
     for (const auto& out : config.outbound)
-        std::cout << "outbound " << out.name << ": " << out.listen.to_string() << " -> " << out.upstream.to_string()
+        std::cout << "outbound " << out.name << ": " << out.listen.to_string() << " -> " << destination_summary(out)
                   << ", server_auth " << server_auths[static_cast<int>(out.server_auth)] << ", client_id "
                   << out.tls.client_id << "\n";
 }

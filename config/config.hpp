@@ -104,10 +104,29 @@ struct OutboundTimeouts {
     uint32_t idle_ms = 60000;
 };
 
+// A static route of a routing outbound listener: requests whose ReceiverID matches go to `destination`.
+struct StaticRoute {
+    enum class Match { any_hex, join_eui, net_id, as_id };
+    Match match = Match::any_hex;  // any_hex: a prefix of a JoinEUI or of a NetID
+    std::string key;               // lower-case hex prefix without 0x; the exact AS-ID for as_id
+    HostPort destination;          // host name: SNI and TLSA owner _<port>._tcp.<host>, as for upstream
+};
+
+// Routing by ReceiverID through DNS discovery (TS002 1.0 §19.1 names; docs/federation.md).
+struct RouteConfig {
+    bool discover = false;         // `route:` given: names under the suffixes are looked up
+    std::string join_eui_suffix;   // normalized (lower case, no leading or trailing dot); "" = off
+    std::string net_id_suffix;
+    uint16_t port = 443;           // port of a discovered server (ChirpStack and TTS use https, 443)
+    uint32_t max_destinations = 64;  // per worker: upstream pools alive at once
+};
+
 struct OutboundListener {
     std::string name;
     HostPort listen;
-    HostPort upstream;    // host name: SNI and TLSA owner _<port>._tcp.<host>
+    HostPort upstream;    // host name: SNI and TLSA owner _<port>._tcp.<host>; empty when routing
+    RouteConfig route;
+    std::vector<StaticRoute> routes;  // longest key first
     HostPort connect_to;  // empty host = resolve upstream.host
     TlsFiles tls;
     ServerAuth server_auth = ServerAuth::dane;
@@ -116,6 +135,8 @@ struct OutboundListener {
     uint32_t max_idle_connections = 64;
     uint32_t max_body_bytes = 1024 * 1024;
     bool allow_non_loopback_listen = false;  // else listen must be a loopback address
+
+    bool routes_by_receiver() const { return route.discover || !routes.empty(); }
 };
 
 struct Config {

@@ -29,11 +29,39 @@ void check_listen_is_private(const YamlMap& listener, const OutboundListener& ou
                                   "(set allow_non_loopback_listen: true to accept that)");
 }
 
+// Either one fixed upstream, or routing by ReceiverID (route: and/or routes:), never both.
+void read_destination_choice(const YamlMap& listener, OutboundListener& out) {
+    bool routing = listener.value("route") || listener.value("routes");
+    if (!routing) {
+        listener.require("upstream", out.upstream, host_port_value(HostRule::name_only));
+    } else if (listener.value("upstream")) {
+        listener.context().report(listener.path_of("upstream"),
+                                  "upstream and route/routes exclude each other: a listener either sends every "
+                                  "request to one upstream or routes each by its ReceiverID");
+    }
+}
+
+void check_routing_options(const YamlMap& listener, const OutboundListener& out) {
+    if (!out.routes_by_receiver()) return;
+    if (listener.value("connect_to")) {
+        listener.context().report(listener.path_of("connect_to"),
+                                  "connect_to applies to a fixed upstream only; a routing listener dials what "
+                                  "DNS (or the routes: entry) names");
+    }
+    if (out.route.discover && out.server_auth == ServerAuth::pkix) {
+        listener.context().report(listener.path_of("server_auth"),
+                                  "server_auth: pkix with route: would trust a DNSSEC-discovered server by a CA "
+                                  "alone; use dane (or dane-or-pkix)");
+    }
+}
+
 OutboundListener read_outbound(const YamlMap& listener) {
     OutboundListener out;
     listener.require("name", out.name, read_listener_name);
     bool listen_valid = listener.require("listen", out.listen, host_port_value(HostRule::ip_only));
-    listener.require("upstream", out.upstream, host_port_value(HostRule::name_only));
+    read_route(listener, out.route);
+    read_static_routes(listener, out.routes);
+    read_destination_choice(listener, out);
     listener.read("connect_to", out.connect_to, read_connect_to);
     read_tls_files(listener, out.tls, true);
     listener.read("server_auth", out.server_auth,
@@ -45,6 +73,7 @@ OutboundListener read_outbound(const YamlMap& listener) {
     listener.read("max_body_bytes", out.max_body_bytes, positive_integer<uint32_t>());
     listener.read("allow_non_loopback_listen", out.allow_non_loopback_listen, read_bool);
     check_listen_is_private(listener, out, listen_valid);
+    check_routing_options(listener, out);
     return out;
 }
 
@@ -52,7 +81,7 @@ OutboundListener read_outbound(const YamlMap& listener) {
 
 void read_outbound_listeners(const YamlMap& root, std::vector<OutboundListener>& out) {
     static const std::vector<std::string_view> keys = {
-        "name",     "listen",         "upstream",       "connect_to",
+        "name",     "listen",         "upstream",       "route",          "routes",     "connect_to",
         "tls",      "server_auth",    "ca_file",        "timeouts",
         "max_idle_connections",       "max_body_bytes", "allow_non_loopback_listen"};
     for_each_listener(root, "outbound", keys,

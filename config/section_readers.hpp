@@ -13,6 +13,9 @@ void read_process_settings(const YamlMap& root, Config& out);  // workers, drain
 void read_dns(const YamlMap& root, DnsConfig& out);
 void read_inbound_listeners(const YamlMap& root, std::vector<InboundListener>& out);
 void read_outbound_listeners(const YamlMap& root, std::vector<OutboundListener>& out);
+// An outbound listener's `route:` (DNS discovery) and `routes:` (static overrides, sorted longest key first).
+void read_route(const YamlMap& listener, RouteConfig& out);
+void read_static_routes(const YamlMap& listener, std::vector<StaticRoute>& out);
 
 // tls: {cert, key} (+ client_id for outbound): readable PEM files, and the key matches the certificate.
 void read_tls_files(const YamlMap& listener, TlsFiles& out, bool outbound);

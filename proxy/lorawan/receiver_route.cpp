@@ -11,10 +11,6 @@ namespace {
 
 constexpr size_t join_eui_digits = 16;
 constexpr size_t net_id_digits = 6;
-// 16 one-nibble labels and their dots: a JoinEUI name is this plus the suffix.
-constexpr size_t join_eui_labels_length = 2 * join_eui_digits;
-constexpr size_t max_name_length = 253;
-constexpr size_t max_suffix_length = max_name_length - join_eui_labels_length;
 
 // TS002 1.0 Table 12, both columns; the answers are listed for the asynchronous mode, where each answer is a
 // request of its own to the original sender.
@@ -86,25 +82,6 @@ std::optional<std::string> normalize_receiver_id(ReceiverKind kind, std::string_
         return std::nullopt;
     }
     return lower_case(hex);
-}
-
-std::optional<std::string> normalize_federation_suffix(std::string_view suffix, std::string& why) {
-    if (suffix.starts_with('.')) suffix.remove_prefix(1);
-    if (suffix.ends_with('.')) suffix.remove_suffix(1);
-    if (suffix.empty()) {
-        why = "empty federation suffix";
-        return std::nullopt;
-    }
-    if (std::string invalid = why_invalid_name(suffix); !invalid.empty()) {
-        why = std::move(invalid);
-        return std::nullopt;
-    }
-    if (suffix.size() > max_suffix_length) {
-        why = "federation suffix longer than " + std::to_string(max_suffix_length) +
-              " characters: a JoinEUI name under it would exceed 253";
-        return std::nullopt;
-    }
-    return lower_case(suffix);
 }
 
 std::string join_eui_dns_name(std::string_view join_eui, std::string_view suffix) {

@@ -31,12 +31,6 @@ ReceiverKind receiver_kind_for(std::string_view message_type);
 // including the kinds that have no hex ID (as_id, unknown).
 std::optional<std::string> normalize_receiver_id(ReceiverKind kind, std::string_view receiver_id, std::string& why);
 
-// A federation suffix as an operator writes it: "joineuis.lora-alliance.org", with ChirpStack v3's leading dot
-// (".joineuis.lora-alliance.org") or a trailing dot. Returns it lower-cased without either dot, or nullopt,
-// with why set, when it is not a host name (letters, digits, hyphen, underscore; labels 1..63; at most 220
-// characters, so that a JoinEUI's 32 characters of labels still fit in 253).
-std::optional<std::string> normalize_federation_suffix(std::string_view suffix, std::string& why);
-
 // TS002 1.0 §19.1, JoinEUI: its 16 nibbles low-order first, one label each, then the suffix:
 // 00-00-5E-10-00-00-00-2F -> f.2.0.0.0.0.0.0.0.1.e.5.0.0.0.0.<suffix>. Expects normalized input (see above).
 std::string join_eui_dns_name(std::string_view join_eui, std::string_view suffix);

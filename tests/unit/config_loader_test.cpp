@@ -228,3 +228,26 @@ TEST_CASE("load_config_text names the file as told and resolves against base_dir
           "sidecar.yaml:5:30: outbound[0].tls.key: the private key does not match the certificate's public key in \"" +
               (directory.path() / "ns.pem").string() + "\"");
 }
+
+TEST_CASE("route: suffixes are normalized, routes: keys lower-cased without 0x and sorted longest first") {
+    ConfigDirectory directory;
+    LoadResult result = directory.load("valid_route.yaml");
+    REQUIRE(result.ok());
+    REQUIRE(result.config->outbound.size() == 2);
+    const auto& federation = result.config->outbound[0];
+    CHECK(federation.routes_by_receiver());
+    CHECK(federation.upstream.host.empty());
+    CHECK(federation.route.discover);
+    CHECK(federation.route.join_eui_suffix == "joineuis.lora-alliance.org");
+    CHECK(federation.route.net_id_suffix.empty());
+    CHECK(federation.route.port == 8443);
+    CHECK(federation.route.max_destinations == 8);
+    std::vector<std::string> keys;
+    for (const auto& route : federation.routes) keys.push_back(route.key);
+    CHECK(keys == std::vector<std::string>{"0807060504030201", "as.example.com", "70b3d57ed0", "000505", "00"});
+    CHECK(federation.routes[0].destination.to_string() == "js.partner.example:8003");
+    CHECK(federation.routes[3].match == dance::config::StaticRoute::Match::net_id);
+    const auto& static_only = result.config->outbound[1];
+    CHECK(static_only.routes_by_receiver());
+    CHECK_FALSE(static_only.route.discover);
+}

@@ -2,9 +2,11 @@
 
 #include <string>
 
+#include "base/dns_name.hpp"
 #include "proxy/lorawan/receiver_route.hpp"
 
 using namespace dance::proxy;
+using dance::normalize_federation_suffix;
 
 namespace {
 
