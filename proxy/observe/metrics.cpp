@@ -162,6 +162,10 @@ public:
                           .Name("dance_pending_dns_handshakes")
                           .Help("Handshakes paused waiting for a TLSA lookup")
                           .Register(registry)),
+          route_lookups(prometheus::BuildCounter()
+                            .Name("dance_route_lookups_total")
+                            .Help("Requests routed by ReceiverID, by kind of ID and how the route ended")
+                            .Register(registry)),
           build_info(prometheus::BuildGauge()
                          .Name("dance_build_info")
                          .Help("Always 1; the version label says which build is running")
@@ -180,6 +184,7 @@ public:
     prometheus::Family<prometheus::Gauge>& certificate_expiry;
     prometheus::Family<prometheus::Counter>& config_reloads;
     prometheus::Family<prometheus::Gauge>& pending_dns;
+    prometheus::Family<prometheus::Counter>& route_lookups;
     prometheus::Family<prometheus::Gauge>& build_info;
 };
 
@@ -284,6 +289,29 @@ void ListenerMetrics::certificate_expiry(double unix_seconds) {
 }
 
 void ListenerMetrics::pending_dns(int delta) { pending_dns_->Increment(static_cast<double>(delta)); }
+
+void ListenerMetrics::routes_enabled() {
+    for (std::string_view kind : route_kinds) {
+        for (std::string_view result : route_results) route_lookup_counter(kind, result);
+    }
+}
+
+void ListenerMetrics::route_lookup(std::string_view kind, std::string_view result) {
+    route_lookup_counter(kind, result).Increment();
+}
+
+prometheus::Counter& ListenerMetrics::route_lookup_counter(std::string_view kind, std::string_view result) {
+    auto kind_index = static_cast<std::size_t>(std::find(route_kinds.begin(), route_kinds.end() - 1, kind) - route_kinds.begin());
+    auto result_index = static_cast<std::size_t>(std::find(route_results.begin(), route_results.end(), result) - route_results.begin());
+    static_assert(route_results[7] == "error");
+    if (result_index == route_results.size()) result_index = 7;
+    auto& slot = route_lookups_[kind_index * route_results.size() + result_index];
+    return counter_in_slot(slot, create_mutex_, families_.route_lookups, [&]() -> prometheus::Labels {
+        return {{"listener", name_},
+                {"kind", std::string(route_kinds[kind_index])},
+                {"result", std::string(route_results[result_index])}};
+    });
+}
 
 // ---- Metrics ----
 

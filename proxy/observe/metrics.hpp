@@ -58,6 +58,12 @@ inline constexpr std::array<std::string_view, 7> known_reject_reasons{
 // failure (DanceUpstreamErrors reads 502/503/504); other codes are created on first use.
 inline constexpr std::array<int, 8> known_request_codes{200, 400, 403, 413, 431, 502, 503, 504};
 
+// dance_route_lookups_total's label values (routing outbound listeners): what kind of ID the ReceiverID is, and
+// how the request's route ended. Fixed sets; every pair exists at 0 once routes_enabled() ran.
+inline constexpr std::array<std::string_view, 4> route_kinds{"join_eui", "net_id", "as_id", "unknown"};
+inline constexpr std::array<std::string_view, 9> route_results{
+    "static", "secure", "malformed", "unknown_receiver", "insecure", "bogus", "timeout", "error", "overload"};
+
 // The counters and gauges of one (listener, direction). Obtained from Metrics::listener(); lives as
 // long as the Metrics object.
 class ListenerMetrics {
@@ -87,7 +93,14 @@ public:
     void certificate_expiry(double unix_seconds);
     void pending_dns(int delta);
 
+    // A routing listener: creates every dance_route_lookups_total series at 0. Call once, at setup.
+    void routes_enabled();
+    // One per routed request; values outside route_kinds / route_results count as "unknown" / "error".
+    void route_lookup(std::string_view kind, std::string_view result);
+
 private:
+    prometheus::Counter& route_lookup_counter(std::string_view kind, std::string_view result);
+
     std::string name_;
     Direction direction_;
     MetricFamilies& families_;
@@ -103,6 +116,7 @@ private:
     std::unique_ptr<std::atomic<prometheus::Counter*>[]> lorawan_messages_;  // [type][result code]
     std::atomic<prometheus::Gauge*> certificate_expiry_{nullptr};  // absent until known: 0 would alert
     prometheus::Gauge* pending_dns_;
+    std::array<std::atomic<prometheus::Counter*>, route_kinds.size() * route_results.size()> route_lookups_{};
 };
 
 class Metrics : public dns::LookupObserver {

@@ -1,9 +1,11 @@
 #include "proxy/outbound/outbound_connector.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <event2/util.h>
 
+#include "base/dns_name.hpp"
 #include "base/ip_literal.hpp"
 #include "proxy/auth/server_auth_plan.hpp"
 #include "proxy/observe/handshake_report.hpp"
@@ -14,15 +16,52 @@
 namespace dance::proxy {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
+// How a discovered route's address answer ends the route, or "" when it leads somewhere.
+std::string_view route_failure(const dns::AddressResult& result) {
+    if (result.status == dns::LookupStatus::timeout) return "timeout";
+    switch (result.chain_status) {
+        case dns::LookupStatus::secure: break;
+        case dns::LookupStatus::insecure: return "insecure";
+        case dns::LookupStatus::bogus: return "bogus";
+        default: return "error";
+    }
+    if (result.status == dns::LookupStatus::nxdomain || result.status == dns::LookupStatus::nodata) {
+        return "unknown_receiver";
+    }
+    return result.addresses.empty() ? "error" : "";
+}
+
+bool provably_absent(const dns::TlsaResult& result) {
+    return result.status == dns::LookupStatus::nxdomain || result.status == dns::LookupStatus::nodata;
+}
+
 class OutboundConnect final : public ConnectAttempt {
 public:
     OutboundConnect(event_base* base, dns::TlsaResolver& resolver, std::shared_ptr<const OutboundSettings> settings,
-                    ListenerMetrics& metrics, ConnectCallback done)
-        : base_(base), resolver_(resolver), settings_(std::move(settings)), metrics_(metrics), done_(std::move(done)) {}
+                    RouteDestination destination, ListenerMetrics& metrics, ConnectCallback done)
+        : base_(base),
+          resolver_(resolver),
+          settings_(std::move(settings)),
+          destination_(std::move(destination)),
+          metrics_(metrics),
+          done_(std::move(done)) {
+        if (destination_.server.host.empty()) destination_.server = settings_->config.upstream;
+        tls_base_ = destination_.server.host;
+    }
 
     void start() {
+        if (destination_.discovered) {
+            address_lookup_ = resolver_.lookup_addresses(destination_.server.host, [this](const dns::AddressResult& result) {
+                on_route_addresses(result);
+            });
+            return;
+        }
         const config::OutboundListener& config = settings_->config;
-        const config::HostPort& dial = config.connect_to.host.empty() ? config.upstream : config.connect_to;
+        const config::HostPort& dial = config.connect_to.host.empty() || config.routes_by_receiver()
+                                           ? destination_.server
+                                           : config.connect_to;
         port_ = dial.port;
         if (is_ip_literal(dial.host)) {
             address_ = dial.host;
@@ -34,8 +73,7 @@ public:
         if (config.server_auth == config::ServerAuth::pkix) {
             tlsa_ = dns::TlsaResult{};
         } else {
-            tlsa_lookup_ = resolver_.lookup_tlsa(server_tlsa_owner(config.upstream),
-                                                 [this](const dns::TlsaResult& result) { on_tlsa(result); });
+            look_up_tlsa(destination_.server.host);
         }
         if (!address_.empty() && tlsa_) proceed_soon();
     }
@@ -52,11 +90,42 @@ private:
         if (tlsa_) proceed();
     }
 
+    // A discovered route: the address chain decides whether there is a route at all, then the TLSA base.
+    void on_route_addresses(const dns::AddressResult& result) {
+        if (!done_) return;
+        if (std::string_view failure = route_failure(result); !failure.empty()) {
+            return fail_route(failure, destination_.server.host + ": " + std::string(to_string(result.status)) +
+                                           " (DNSSEC " + std::string(to_string(result.chain_status)) + ")" +
+                                           (result.detail.empty() ? "" : ", " + result.detail));
+        }
+        addresses_ = result.addresses;
+        address_ = addresses_.front();
+        port_ = destination_.server.port;
+        reuse_until_ = std::min(reuse_until_, Clock::now() + std::chrono::seconds(result.ttl));
+        std::string original = lower_case(destination_.server.host);
+        if (!result.canonical_name.empty() && result.canonical_name != original) {
+            expanded_name_ = result.canonical_name;
+            tls_base_ = expanded_name_;
+        }
+        look_up_tlsa(tls_base_);
+    }
+
+    void look_up_tlsa(const std::string& host) {
+        tlsa_owner_ = server_tlsa_owner({host, destination_.server.port});
+        tlsa_lookup_ = resolver_.lookup_tlsa(tlsa_owner_, [this](const dns::TlsaResult& result) { on_tlsa(result); });
+    }
+
     void on_tlsa(const dns::TlsaResult& result) {
         if (!done_) return;  // already failed
+        // RFC 7671 §7: no TLSA at the CNAME target, so the original name's TLSA records apply.
+        if (!expanded_name_.empty() && tls_base_ == expanded_name_ && provably_absent(result)) {
+            tls_base_ = destination_.server.host;
+            return look_up_tlsa(tls_base_);
+        }
         tlsa_ = result;
         // What this answer decides (DANE, or RFC 7672's PKIX when provably absent) holds for its lifetime.
-        reuse_until_ = result.valid_until;
+        // An answer the cache does not keep (valid_until unset) allows no reuse at all.
+        reuse_until_ = std::min(reuse_until_, result.valid_until);
         if (!address_.empty()) proceed();
     }
 
@@ -72,12 +141,11 @@ private:
         const config::OutboundListener& config = settings_->config;
         ServerAuthPlan plan = plan_server_auth(config.server_auth, *tlsa_);
         if (plan == ServerAuthPlan::refuse) {
-            return fail(UpstreamError::dns_failed,
-                        "TLSA " + server_tlsa_owner(config.upstream) + ": " + std::string(to_string(tlsa_->status)),
+            return fail(UpstreamError::dns_failed, "TLSA " + tlsa_owner_ + ": " + std::string(to_string(tlsa_->status)),
                         refused_plan_result(*tlsa_));
         }
         TlsConnectTarget target;
-        target.server_name = config.upstream.host;
+        target.server_name = tls_base_;
         target.address = address_;
         target.port = port_;
         target.client_id = config.tls.client_id;
@@ -108,23 +176,33 @@ private:
     }
 
     void fail(UpstreamError kind, std::string description, HandshakeResult why, double seconds = 0) {
-        std::string upstream = settings_->config.upstream.to_string();
+        std::string upstream = destination_.server.to_string();
         report_handshake(metrics_, {why, seconds, upstream, settings_->config.tls.client_id, description});
         ConnectCallback done = std::move(done_);
         done(ConnectOutcome::failed(kind, std::move(description), std::string(to_string(why)), true));
     }
 
+    // Not a handshake: there was no one to shake hands with. The relay logs it once.
+    void fail_route(std::string_view result, std::string description) {
+        ConnectCallback done = std::move(done_);
+        done(ConnectOutcome::failed(UpstreamError::route_failed, std::move(description), std::string(result), false));
+    }
+
     event_base* base_;
     dns::TlsaResolver& resolver_;
     std::shared_ptr<const OutboundSettings> settings_;
+    RouteDestination destination_;
     ListenerMetrics& metrics_;
     ConnectCallback done_;
+    std::string tls_base_;       // SNI and DANE base domain: the name whose TLSA records are used
+    std::string expanded_name_;  // a discovered name's CNAME target, when it has one
+    std::string tlsa_owner_;
     std::string address_;
     std::vector<std::string> addresses_;
     size_t next_address_ = 0;
     uint16_t port_ = 0;
     std::optional<dns::TlsaResult> tlsa_;
-    std::chrono::steady_clock::time_point reuse_until_ = std::chrono::steady_clock::time_point::max();
+    Clock::time_point reuse_until_ = Clock::time_point::max();
     dns::PendingLookupPtr address_lookup_;
     dns::PendingLookupPtr tlsa_lookup_;
     std::unique_ptr<TlsConnectAttempt> tls_attempt_;
@@ -134,9 +212,12 @@ private:
 }  // namespace
 
 Connector make_outbound_connector(event_base* base, dns::TlsaResolver& resolver,
-                                  SettingsSlot<OutboundSettings>& settings, ListenerMetrics& metrics) {
-    return [base, &resolver, &settings, &metrics](ConnectCallback done) -> std::unique_ptr<ConnectAttempt> {
-        auto attempt = std::make_unique<OutboundConnect>(base, resolver, settings.get(), metrics, std::move(done));
+                                  SettingsSlot<OutboundSettings>& settings, ListenerMetrics& metrics,
+                                  RouteDestination destination) {
+    return [base, &resolver, &settings, &metrics, destination = std::move(destination)](
+               ConnectCallback done) -> std::unique_ptr<ConnectAttempt> {
+        auto attempt = std::make_unique<OutboundConnect>(base, resolver, settings.get(), destination, metrics,
+                                                         std::move(done));
         attempt->start();
         return attempt;
     };

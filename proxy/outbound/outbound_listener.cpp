@@ -2,6 +2,7 @@
 
 #include "proxy/net/listen_socket.hpp"
 #include "proxy/outbound/outbound_connector.hpp"
+#include "proxy/observe/log.hpp"
 #include "proxy/relay/request_relay.hpp"
 
 namespace dance::proxy {
@@ -20,9 +21,13 @@ UpstreamPoolOptions pool_options(const config::OutboundListener& config) {
 OutboundListener::OutboundListener(event_base* base, dns::TlsaResolver& resolver,
                                    SettingsSlot<OutboundSettings>& settings, ListenerMetrics& metrics)
     : base_(base),
+      resolver_(resolver),
       settings_(settings),
       metrics_(metrics),
-      pool_(base, make_outbound_connector(base, resolver, settings, metrics), pool_options(settings.get()->config)) {}
+      pool_(base, make_outbound_connector(base, resolver, settings, metrics), pool_options(settings.get()->config)),
+      destinations_(base, settings.get()->config.route.max_destinations) {
+    if (settings.get()->config.routes_by_receiver()) metrics_.routes_enabled();
+}
 
 OutboundListener::~OutboundListener() { close_all(); }
 
@@ -39,6 +44,22 @@ void OutboundListener::stop_accepting() { listener_.reset(); }
 
 size_t OutboundListener::drain_connections() {
     return clients_.size() - wind_down_sessions(clients_, [](const auto& entry) -> HttpServerSession& { return *entry.second->session; });
+}
+
+UpstreamPoolStats OutboundListener::pool_stats() const {
+    UpstreamPoolStats fixed = pool_.stats();
+    UpstreamPoolStats routed = destinations_.stats();
+    fixed.requests += routed.requests;
+    fixed.responses += routed.responses;
+    fixed.failures += routed.failures;
+    fixed.connections_opened += routed.connections_opened;
+    fixed.connect_failures += routed.connect_failures;
+    fixed.reuses += routed.reuses;
+    fixed.retries += routed.retries;
+    fixed.idle_closed += routed.idle_closed;
+    fixed.idle_connections += routed.idle_connections;
+    fixed.requests_in_flight += routed.requests_in_flight;
+    return fixed;
 }
 
 void OutboundListener::close_all() {
@@ -83,13 +104,54 @@ void OutboundListener::on_request(Client& client, HttpRequest&& request, Respons
     auto settings = settings_.get();
     if (settings != pool_settings_) {
         // A reload: pooled connections carry the old certificate, identity or upstream.
-        if (pool_settings_) pool_.retire_connections();
+        if (pool_settings_) {
+            pool_.retire_connections();
+            destinations_.retire_connections();
+        }
+        destinations_.set_max_destinations(settings->config.route.max_destinations);
         pool_settings_ = settings;
     }
+    if (settings->config.routes_by_receiver()) return route_request(*settings, client, std::move(request), std::move(writer));
     RelayRoute route{metrics_, pool_, "upstream"};
     ProxyHeader host[] = {{"Host", settings->config.upstream.to_string()}};
     relay_request(std::move(request), std::move(writer), route, {settings->config.tls.client_id, client.peer},
                   host);
+}
+
+// Routing by ReceiverID: a refusal is answered here and opens no connection; a route goes through its
+// destination's pool, whose connector discovers and authenticates the server.
+void OutboundListener::route_request(const OutboundSettings& settings, Client& client, HttpRequest&& request,
+                                     ResponseWriter writer) {
+    RequestOrigin origin{settings.config.tls.client_id, client.peer};
+    RouteDecision decision = decide_route(settings.config, request.body);
+    std::string_view kind = to_string(decision.kind);
+    if (!decision.routed) {
+        metrics_.route_lookup(kind, decision.refusal.metric_result);
+        log::info("route_refused", {{"listener", metrics_.name()}, {"message_type", decision.message_type},
+                                    {"detail", decision.refusal.description}});
+        return refuse_request(metrics_, origin, request, writer, decision.refusal.status, decision.message_type,
+                              decision.refusal.result_code, decision.refusal.description);
+    }
+    const RouteDestination& destination = decision.destination;
+    UpstreamPool* pool = destinations_.pool_for(destination.key(), [&] {
+        return std::make_unique<UpstreamPool>(
+            base_, make_outbound_connector(base_, resolver_, settings_, metrics_, destination), pool_options(settings.config));
+    });
+    if (pool == nullptr) {
+        metrics_.route_lookup(kind, "overload");
+        return refuse_request(metrics_, origin, request, writer, 503, decision.message_type, "Other",
+                              "too many destinations in use: every upstream pool has a request in flight");
+    }
+    bool discovered = destination.discovered;
+    auto observe = [this, kind, discovered](const UpstreamResult& result) {
+        bool route_failed = !result.ok() && result.failure.kind == UpstreamError::route_failed;
+        metrics_.route_lookup(kind, route_failed ? std::string_view(result.failure.reason)
+                                    : discovered ? "secure"
+                                                 : "static");
+    };
+    RelayRoute route{metrics_, *pool, "upstream", observe};
+    ProxyHeader host[] = {{"Host", destination.server.to_string()}};
+    relay_request(std::move(request), std::move(writer), route, std::move(origin), host);
 }
 
 }  // namespace dance::proxy

@@ -11,7 +11,9 @@
 #include "proxy/http/http_server_session.hpp"
 #include "proxy/net/listen_socket.hpp"
 #include "proxy/observe/metrics.hpp"
+#include "proxy/outbound/destination_pools.hpp"
 #include "proxy/outbound/outbound_settings.hpp"
+#include "proxy/route/route_decision.hpp"
 #include "proxy/upstream/upstream_pool.hpp"
 
 namespace dance::proxy {
@@ -28,7 +30,7 @@ public:
     void stop_accepting();
     size_t drain_connections();  // draining: see wind_down_sessions(); returns how many connections remain
     void close_all();
-    UpstreamPoolStats pool_stats() const { return pool_.stats(); }
+    UpstreamPoolStats pool_stats() const;
 
 private:
     struct Client {
@@ -38,12 +40,15 @@ private:
 
     void accept_connection(evutil_socket_t fd, std::string peer);
     void on_request(Client& client, HttpRequest&& request, ResponseWriter writer);
+    void route_request(const OutboundSettings& settings, Client& client, HttpRequest&& request, ResponseWriter writer);
     void on_client_closed(Client* key);
 
     event_base* base_;
+    dns::TlsaResolver& resolver_;
     SettingsSlot<OutboundSettings>& settings_;
     ListenerMetrics& metrics_;
-    UpstreamPool pool_;
+    UpstreamPool pool_;          // the fixed upstream's
+    DestinationPools destinations_;  // a routing listener's, one per destination
     std::shared_ptr<const OutboundSettings> pool_settings_;  // the settings the pool's connections were made with
     std::unique_ptr<AcceptingSocket> listener_;
     std::unordered_map<Client*, std::unique_ptr<Client>> clients_;

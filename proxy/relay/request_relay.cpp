@@ -19,6 +19,7 @@ std::string describe(const UpstreamFailure& failure, std::string_view peer_name)
         case UpstreamError::server_auth_failed:
             return std::string(peer_name) + " not authenticated: " + failure.description;
         case UpstreamError::dns_failed: return "DNS lookup for " + std::string(peer_name) + " failed: " + failure.description;
+        case UpstreamError::route_failed: return "no route: " + failure.description;
         case UpstreamError::timeout:
         case UpstreamError::connect_timeout: return std::string(peer_name) + " timed out: " + failure.description;
         default: return std::string(peer_name) + " unavailable: " + failure.description;
@@ -35,8 +36,17 @@ void report_failure(ListenerMetrics& metrics, const UpstreamFailure& failure, st
                                   {"error", to_string(failure.kind)}, {"detail", failure.description}});
 }
 
-int status_for(UpstreamError kind) {
-    return kind == UpstreamError::timeout || kind == UpstreamError::connect_timeout ? 504 : 502;
+// A receiver the federation's signed zone says does not exist is TS002's UnknownReceiver, answered 200 (ChirpStack
+// v4 reads the Result of 2xx answers only); every other failure is ours: Other, with a 5xx status.
+bool receiver_unknown(const UpstreamFailure& failure) {
+    return failure.kind == UpstreamError::route_failed && failure.reason == "unknown_receiver";
+}
+
+int status_for(const UpstreamFailure& failure) {
+    if (receiver_unknown(failure)) return 200;
+    bool timed_out = failure.kind == UpstreamError::timeout || failure.kind == UpstreamError::connect_timeout ||
+                     (failure.kind == UpstreamError::route_failed && failure.reason == "timeout");
+    return timed_out ? 504 : 502;
 }
 
 }  // namespace
@@ -45,9 +55,14 @@ HttpResponse session_error_response(int status, std::string_view problem) {
     return make_response(status, error_answer_body("", problem), "application/json");
 }
 
+std::string_view failure_result_code(const UpstreamFailure& failure) {
+    return receiver_unknown(failure) ? "UnkownReceiver" : "Other";  // sic: TS002 1.0 Table 24
+}
+
 HttpResponse failure_response(const UpstreamFailure& failure, std::string_view request_body,
                               std::string_view peer_name) {
-    return make_response(status_for(failure.kind), error_answer_body(request_body, describe(failure, peer_name)),
+    return make_response(status_for(failure),
+                         error_answer_body(request_body, describe(failure, peer_name), failure_result_code(failure)),
                          "application/json");
 }
 
@@ -82,10 +97,12 @@ void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRout
     std::string path = request.target;
     ListenerMetrics& metrics = route.metrics;
     std::string_view peer_name = route.peer_name;
+    auto observe = route.observe;
     // Moved, not copied, into the callback: the request's strings are not needed here any more.
     auto relay_answer = [started, peer_name, &metrics, writer = std::move(writer), message = std::move(message),
                          request_body = std::move(request_body), method = std::move(method), path = std::move(path),
-                         origin = std::move(origin)](UpstreamResult result) mutable {
+                         origin = std::move(origin), observe = std::move(observe)](UpstreamResult result) mutable {
+        if (observe) observe(result);
         HttpResponse response;
         std::string result_code;
         if (result.ok()) {
@@ -94,7 +111,7 @@ void relay_request(HttpRequest&& request, ResponseWriter writer, const RelayRout
             if (auto answer = parse_backend_message(response.body)) result_code = answer->result_code;
         } else {
             response = failure_response(result.failure, request_body, peer_name);
-            result_code = "Other";
+            result_code = failure_result_code(result.failure);
             // Logged once: by the connector when it failed while connecting, else here.
             if (!result.failure.handshake_counted) report_failure(metrics, result.failure, peer_name, origin.identity);
         }

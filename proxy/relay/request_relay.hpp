@@ -2,6 +2,7 @@
 // Failures become well-formed LoRaWAN Backend Interfaces answers (ResultCode "Other"), never HTML.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -16,6 +17,7 @@ struct RelayRoute {
     ListenerMetrics& metrics;
     UpstreamPool& pool;
     std::string_view peer_name;  // "backend" or "upstream", for error descriptions
+    std::function<void(const UpstreamResult&)> observe = {};  // told how the relay ended, before the answer
 };
 
 // For the access log: `identity` is the authenticated ClientName on the inbound side, or our own client_id
@@ -56,6 +58,10 @@ void refuse_request(ListenerMetrics& metrics, const RequestOrigin& origin, const
 // The session's own error answers (400, 413, 431, ...) in the bare Backend Interfaces form
 // {"ResultCode":"Other","Description":...}: ChirpStack parses every body as JSON.
 HttpResponse session_error_response(int status, std::string_view problem);
+
+// The ResultCode of the answer to a request that could not be relayed: UnkownReceiver (TS002's spelling) for a
+// receiver proved absent by DNSSEC, else Other.
+std::string_view failure_result_code(const UpstreamFailure& failure);
 
 // The status and Backend Interfaces answer for a request that could not be relayed.
 HttpResponse failure_response(const UpstreamFailure& failure, std::string_view request_body,

@@ -14,6 +14,7 @@ std::string_view to_string(UpstreamError error) {
         case UpstreamError::closed_before_response: return "closed_before_response";
         case UpstreamError::protocol_error: return "protocol_error";
         case UpstreamError::response_too_large: return "response_too_large";
+        case UpstreamError::route_failed: return "route_failed";
         case UpstreamError::other: return "other";
     }
     return "other";

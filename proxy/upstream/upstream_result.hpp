@@ -20,6 +20,8 @@ enum class UpstreamError {
     closed_before_response,  // the connection ended before a complete response
     protocol_error,          // the response could not be parsed
     response_too_large,      // response headers or body over the limits
+    route_failed,            // a discovered route did not resolve securely: `reason` is the route result
+                             // (unknown_receiver, insecure, bogus, timeout, error); nothing was connected
     other,
 };
 
