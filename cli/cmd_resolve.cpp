@@ -11,6 +11,7 @@
 
 #include "base/dns_name.hpp"
 #include "cli/commands.hpp"
+#include "cli/resolve_route.hpp"
 #include "config/config.hpp"
 #include "config/config_loader.hpp"
 #include "dns/make_resolver.hpp"
@@ -29,6 +30,8 @@ struct ResolveOptions {
     std::string tls_ca_file;
     std::optional<uint32_t> timeout_ms;
     std::vector<std::string> names;
+    bool route = false;
+    std::string listener;
 };
 
 struct EventBaseDeleter {
@@ -132,6 +135,24 @@ int resolve_all(const config::DnsConfig& dns_config, const std::vector<std::stri
     return all_secure ? exit_ok : exit_failure;
 }
 
+int run_route_report(const ResolveOptions& options) {
+    if (options.config_file.empty()) {
+        std::cerr << "dance-sidecar resolve --route: needs --config (the listener's route: and routes:)\n";
+        return exit_usage;
+    }
+    try {
+        auto loaded = config::load_config(options.config_file);
+        if (!loaded.ok()) throw std::invalid_argument(loaded.errors.front().to_string());
+        return resolve_routes(*loaded.config, dns_config_from(options), options.listener, options.names);
+    } catch (const std::invalid_argument& error) {
+        std::cerr << "dance-sidecar resolve: " << error.what() << "\n";
+        return exit_usage;
+    } catch (const std::exception& error) {
+        std::cerr << "dance-sidecar resolve: " << error.what() << "\n";
+        return exit_failure;
+    }
+}
+
 }  // namespace
 
 void add_resolve_command(CLI::App& app, int& exit_code) {
@@ -148,8 +169,17 @@ void add_resolve_command(CLI::App& app, int& exit_code) {
     command->add_option("--tls-ca-file", options->tls_ca_file,
                         "PEM CAs that authenticate the resolver over TLS (default: the system store)");
     command->add_option("--timeout-ms", options->timeout_ms, "lookup timeout in milliseconds");
+    command->add_flag("--route", options->route,
+                      "the arguments are ReceiverIDs (JoinEUI, NetID, as:AS-ID): print the route a routing outbound "
+                      "listener of --config takes for each (static route or DNS discovery, CNAMEs, TLSA)");
+    command->add_option("--listener", options->listener, "with --route: the outbound listener (default: the only "
+                                                         "one with route: or routes:)");
     command->add_option("names", options->names, "TLSA owner names, looked up exactly as given")->required();
     command->callback([options, &exit_code] {
+        if (options->route) {
+            exit_code = run_route_report(*options);
+            return;
+        }
         for (const auto& name : options->names) {
             if (std::string reason = dance::why_invalid_name(name); !reason.empty()) {
                 std::cerr << "dance-sidecar resolve: invalid name '" << name << "': " << reason << "\n";

@@ -5,11 +5,11 @@
 
 #include <event2/util.h>
 
-#include "base/dns_name.hpp"
 #include "base/ip_literal.hpp"
 #include "proxy/auth/server_auth_plan.hpp"
 #include "proxy/observe/handshake_report.hpp"
 #include "proxy/observe/log.hpp"
+#include "proxy/route/route_resolution.hpp"
 #include "proxy/tls/handshake_result.hpp"
 #include "proxy/tls/tls_connector.hpp"
 
@@ -17,25 +17,6 @@ namespace dance::proxy {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// How a discovered route's address answer ends the route, or "" when it leads somewhere.
-std::string_view route_failure(const dns::AddressResult& result) {
-    if (result.status == dns::LookupStatus::timeout) return "timeout";
-    switch (result.chain_status) {
-        case dns::LookupStatus::secure: break;
-        case dns::LookupStatus::insecure: return "insecure";
-        case dns::LookupStatus::bogus: return "bogus";
-        default: return "error";
-    }
-    if (result.status == dns::LookupStatus::nxdomain || result.status == dns::LookupStatus::nodata) {
-        return "unknown_receiver";
-    }
-    return result.addresses.empty() ? "error" : "";
-}
-
-bool provably_absent(const dns::TlsaResult& result) {
-    return result.status == dns::LookupStatus::nxdomain || result.status == dns::LookupStatus::nodata;
-}
 
 class OutboundConnect final : public ConnectAttempt {
 public:
@@ -53,9 +34,8 @@ public:
 
     void start() {
         if (destination_.discovered) {
-            address_lookup_ = resolver_.lookup_addresses(destination_.server.host, [this](const dns::AddressResult& result) {
-                on_route_addresses(result);
-            });
+            route_resolution_ = std::make_unique<RouteResolution>(
+                resolver_, destination_, [this](ResolvedRoute route) { on_route(std::move(route)); });
             return;
         }
         const config::OutboundListener& config = settings_->config;
@@ -90,24 +70,17 @@ private:
         if (tlsa_) proceed();
     }
 
-    // A discovered route: the address chain decides whether there is a route at all, then the TLSA base.
-    void on_route_addresses(const dns::AddressResult& result) {
+    // A discovered route: no connection unless the whole walk was DNSSEC-secure.
+    void on_route(ResolvedRoute route) {
         if (!done_) return;
-        if (std::string_view failure = route_failure(result); !failure.empty()) {
-            return fail_route(failure, destination_.server.host + ": " + std::string(to_string(result.status)) +
-                                           " (DNSSEC " + std::string(to_string(result.chain_status)) + ")" +
-                                           (result.detail.empty() ? "" : ", " + result.detail));
-        }
-        addresses_ = result.addresses;
+        if (!route.failure.empty()) return fail_route(route.failure, std::move(route.description));
+        addresses_ = std::move(route.addresses);
         address_ = addresses_.front();
         port_ = destination_.server.port;
-        reuse_until_ = std::min(reuse_until_, Clock::now() + std::chrono::seconds(result.ttl));
-        std::string original = lower_case(destination_.server.host);
-        if (!result.canonical_name.empty() && result.canonical_name != original) {
-            expanded_name_ = result.canonical_name;
-            tls_base_ = expanded_name_;
-        }
-        look_up_tlsa(tls_base_);
+        tls_base_ = std::move(route.tls_base);
+        tlsa_owner_ = std::move(route.tlsa_owner);
+        reuse_until_ = std::min(reuse_until_, Clock::now() + std::chrono::seconds(route.address_ttl));
+        on_tlsa(route.tlsa);
     }
 
     void look_up_tlsa(const std::string& host) {
@@ -117,11 +90,6 @@ private:
 
     void on_tlsa(const dns::TlsaResult& result) {
         if (!done_) return;  // already failed
-        // RFC 7671 §7: no TLSA at the CNAME target, so the original name's TLSA records apply.
-        if (!expanded_name_.empty() && tls_base_ == expanded_name_ && provably_absent(result)) {
-            tls_base_ = destination_.server.host;
-            return look_up_tlsa(tls_base_);
-        }
         tlsa_ = result;
         // What this answer decides (DANE, or RFC 7672's PKIX when provably absent) holds for its lifetime.
         // An answer the cache does not keep (valid_until unset) allows no reuse at all.
@@ -194,8 +162,7 @@ private:
     RouteDestination destination_;
     ListenerMetrics& metrics_;
     ConnectCallback done_;
-    std::string tls_base_;       // SNI and DANE base domain: the name whose TLSA records are used
-    std::string expanded_name_;  // a discovered name's CNAME target, when it has one
+    std::string tls_base_;  // SNI and DANE base domain: the name whose TLSA records are used
     std::string tlsa_owner_;
     std::string address_;
     std::vector<std::string> addresses_;
@@ -205,6 +172,7 @@ private:
     Clock::time_point reuse_until_ = Clock::time_point::max();
     dns::PendingLookupPtr address_lookup_;
     dns::PendingLookupPtr tlsa_lookup_;
+    std::unique_ptr<RouteResolution> route_resolution_;
     std::unique_ptr<TlsConnectAttempt> tls_attempt_;
     EventPtr proceed_event_;
 };
