@@ -279,6 +279,23 @@ def tlsa_reply_seeds():
 
 
 # --- every input in crashes-found/ (named <harness>-<what>) is also a seed: a regression check per run ----------
+def route_decision_seeds():
+    def body(message_type, receiver_id, extra=""):
+        return ('{"ProtocolVersion":"1.0","SenderID":"000001","ReceiverID":"%s","TransactionID":1,'
+                '"MessageType":"%s"%s}' % (receiver_id, message_type, extra))
+    write("route_decision", "joinreq_discovered", body("JoinReq", "0102030405060708"))
+    write("route_decision", "joinreq_static", body("JoinReq", "0807060504030201"))
+    write("route_decision", "joinreq_0x_upper", body("JoinReq", "0x70B3D57ED0000001"))
+    write("route_decision", "prstartreq_netid", body("PRStartReq", "00050a"))
+    write("route_decision", "prstartreq_static", body("PRStartReq", "000505"))
+    write("route_decision", "appskeyans_as", body("AppSKeyAns", "as.example.com"))
+    write("route_decision", "not_hex", body("JoinReq", "08070605040302zz"))
+    write("route_decision", "dots_in_id", body("JoinReq", "1.0.2.0.3.0.4.0"))
+    write("route_decision", "duplicate_key", body("JoinReq", "0102030405060708", ',"receiverid":"0807060504030201"'))
+    write("route_decision", "unknown_type", body("Unknown", "0102030405060708"))
+    write("route_decision", "empty", "")
+
+
 def regression_seeds():
     for path in sorted((HERE / "crashes-found").glob("*")):
         harness, _, what = path.name.partition("-")
@@ -295,6 +312,7 @@ def main():
     lorawan_answer_seeds()
     config_loader_seeds()
     tlsa_reply_seeds()
+    route_decision_seeds()
     regression_seeds()
     for directory in sorted(CORPUS.iterdir()):
         print(f"{directory.name}: {len(list(directory.iterdir()))} seeds")

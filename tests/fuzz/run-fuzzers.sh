@@ -33,14 +33,14 @@ newest_clang() {
 }
 cxx=${FUZZ_CXX:-$(newest_clang)}
 lock=${DANCE_BUILD_LOCK-/tmp/build.lock}
-all_harnesses=(clientname http_request http_response lorawan_answer config_loader tlsa_reply)
+all_harnesses=(clientname http_request http_response lorawan_answer config_loader tlsa_reply route_decision)
 harnesses=("$@")
 ((${#harnesses[@]})) || harnesses=("${all_harnesses[@]}")
 
 # Longest input each harness is given: a ClientName is at most 256 bytes; requests, bodies, configs and DNS
 # messages of a few kilobytes reach every limit the harnesses set.
 declare -A max_len=([clientname]=300 [http_request]=4096 [http_response]=4096 [lorawan_answer]=4096
-                    [config_loader]=4096 [tlsa_reply]=2048)
+                    [config_loader]=4096 [tlsa_reply]=2048 [route_decision]=1024)
 
 summary() {
   echo "fuzz: $1 passed, $2 failed"
