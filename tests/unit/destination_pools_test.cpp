@@ -1,5 +1,5 @@
 // DestinationPools: one pool per destination, at most max_destinations, idle pools replaced least recently used
-// first, busy ones never; a replaced pool is destroyed from the loop, also when replaced from its own callback.
+// first, busy ones never; a pool may be replaced from inside its own callback.
 #include <doctest/doctest.h>
 
 #include <memory>
