@@ -12,6 +12,7 @@
 #include <chrono>
 #include <ctime>
 #include <unordered_map>
+#include <variant>
 
 #include "base/c_handles.hpp"
 #include "base/dns_name.hpp"
@@ -30,28 +31,33 @@ using SteadyClock = std::chrono::steady_clock;
 
 class ResolverCore;
 
+// The answer of a query that belongs to one waiter (not shared through the cache): addresses, or NAPTR/SRV.
+using DirectResult = std::variant<AddressResult, RecordSetResult>;
+
 struct Waiter {
     ResolverCore* core = nullptr;
     uint64_t id = 0;
-    TlsaCallback on_tlsa;  // exactly one of the two callbacks is set
+    TlsaCallback on_tlsa;  // exactly one of the three callbacks is set
     AddressCallback on_address;
+    RecordSetCallback on_records;
     SteadyClock::time_point started = SteadyClock::now();
     EventPtr timer;
     std::optional<TlsaResult> ready_tlsa;  // answered without a query: delivered by a zero timer
-    std::optional<AddressResult> ready_address;
+    std::optional<DirectResult> ready_direct;
     bool cache_hit = false;
-    struct Query* address_query = nullptr;
+    struct Query* direct_query = nullptr;
 };
 
 struct Query {
     ResolverCore* core = nullptr;
     bool is_tlsa = true;
-    std::string name;        // TLSA: lower-cased owner name, the flight's key; address: the host
-    uint64_t waiter_id = 0;  // address queries only
+    uint16_t rrtype = 0;     // direct queries: 0 = addresses (getdns_address), else the record type
+    std::string name;        // TLSA: lower-cased owner name, the flight's key; direct: the name
+    uint64_t waiter_id = 0;  // direct queries only
     getdns_transaction_t transaction = 0;
     EventPtr timer;  // TLSA queries only
     std::optional<TlsaResult> early_tlsa;  // reply that arrived while getdns_general() was running
-    std::optional<AddressResult> early_address;
+    std::optional<DirectResult> early_direct;
 };
 
 TlsaResult tlsa_failure(LookupStatus status, std::string detail) {
@@ -60,6 +66,12 @@ TlsaResult tlsa_failure(LookupStatus status, std::string detail) {
 
 AddressResult address_failure(LookupStatus status, std::string detail) {
     return lookup_failure<AddressResult>(status, std::move(detail));
+}
+
+// A failure of the kind the waiter expects.
+DirectResult direct_failure(const Waiter& waiter, LookupStatus status, std::string detail) {
+    if (waiter.on_records) return lookup_failure<RecordSetResult>(status, std::move(detail));
+    return address_failure(status, std::move(detail));
 }
 
 std::string getdns_error(getdns_return_t rc) {
@@ -150,14 +162,30 @@ public:
             literal.status = LookupStatus::insecure;
             literal.addresses.push_back(name);
             literal.detail = "address literal";
-            waiter.ready_address = std::move(literal);
+            waiter.ready_direct = std::move(literal);
             arm(waiter, std::chrono::milliseconds(0));
         } else if (std::string reason = why_invalid_name(name); !reason.empty()) {
-            waiter.ready_address = address_failure(LookupStatus::error, "invalid host name: " + reason);
+            waiter.ready_direct = address_failure(LookupStatus::error, "invalid host name: " + reason);
             arm(waiter, std::chrono::milliseconds(0));
         } else {
             arm(waiter, std::chrono::milliseconds(config_.timeout_ms));
-            start_address_query(waiter, name);
+            start_direct_query(waiter, name, 0);
+        }
+        return handle(waiter.id);
+    }
+
+    PendingLookupPtr lookup_records(std::string_view name, uint16_t rrtype, RecordSetCallback callback) {
+        Waiter& waiter = add_waiter();
+        waiter.on_records = std::move(callback);
+        if (std::string reason = why_invalid_name(name); !reason.empty()) {
+            waiter.ready_direct = direct_failure(waiter, LookupStatus::error, "invalid name: " + reason);
+            arm(waiter, std::chrono::milliseconds(0));
+        } else if (rrtype != GETDNS_RRTYPE_NAPTR && rrtype != GETDNS_RRTYPE_SRV) {
+            waiter.ready_direct = direct_failure(waiter, LookupStatus::error, "only NAPTR and SRV lookups are supported");
+            arm(waiter, std::chrono::milliseconds(0));
+        } else {
+            arm(waiter, std::chrono::milliseconds(config_.timeout_ms));
+            start_direct_query(waiter, lower_case(name), rrtype);
         }
         return handle(waiter.id);
     }
@@ -165,7 +193,7 @@ public:
     void cancel(uint64_t id) {
         auto found = waiters_.find(id);
         if (found == waiters_.end()) return;
-        if (Query* query = found->second->address_query) drop_query(query, true);
+        if (Query* query = found->second->direct_query) drop_query(query, true);
         waiters_.erase(found);
     }
 
@@ -206,14 +234,18 @@ private:
         waiter->on_tlsa(delivered);
     }
 
-    void deliver_address(uint64_t id, const AddressResult& result) {
+    void deliver_direct(uint64_t id, const DirectResult& result) {
         auto keep_alive = shared_from_this();
         auto found = waiters_.find(id);
         if (found == waiters_.end()) return;
         std::unique_ptr<Waiter> waiter = std::move(found->second);
         waiters_.erase(found);
-        if (waiter->address_query) drop_query(waiter->address_query, true);
-        waiter->on_address(result);
+        if (waiter->direct_query) drop_query(waiter->direct_query, true);
+        if (waiter->on_records) {
+            if (auto* records = std::get_if<RecordSetResult>(&result)) waiter->on_records(*records);
+        } else if (auto* addresses = std::get_if<AddressResult>(&result)) {
+            waiter->on_address(*addresses);
+        }
     }
 
     static void on_waiter_timer(evutil_socket_t, short, void* arg) {
@@ -225,9 +257,9 @@ private:
             TlsaResult result = waiter->ready_tlsa ? *waiter->ready_tlsa : tlsa_failure(LookupStatus::timeout, waited);
             core->deliver_tlsa(id, result, waiter->cache_hit);
         } else {
-            AddressResult result =
-                waiter->ready_address ? *waiter->ready_address : address_failure(LookupStatus::timeout, waited);
-            core->deliver_address(id, result);
+            DirectResult result =
+                waiter->ready_direct ? *waiter->ready_direct : direct_failure(*waiter, LookupStatus::timeout, waited);
+            core->deliver_direct(id, result);
         }
     }
 
@@ -246,7 +278,7 @@ private:
         if (outstanding) getdns_cancel_callback(context_.get(), query->transaction);
         if (!query->is_tlsa) {
             if (auto waiter = waiters_.find(query->waiter_id); waiter != waiters_.end()) {
-                waiter->second->address_query = nullptr;
+                waiter->second->direct_query = nullptr;
             }
         }
         queries_.erase(query);
@@ -278,29 +310,34 @@ private:
         evtimer_add(query->timer.get(), &tv);
     }
 
-    void start_address_query(Waiter& waiter, const std::string& host) {
+    // A query of one waiter's own: addresses (rrtype 0) or NAPTR/SRV, with the DNSSEC extensions of the mode.
+    void start_direct_query(Waiter& waiter, const std::string& name, uint16_t rrtype) {
         if (queries_.size() >= max_outstanding_lookups) {
-            waiter.ready_address = address_failure(LookupStatus::error, "too many outstanding DNS lookups");
+            waiter.ready_direct = direct_failure(waiter, LookupStatus::error, "too many outstanding DNS lookups");
             arm(waiter, std::chrono::milliseconds(0));
             return;
         }
-        Query* query = add_query(false, host);
+        Query* query = add_query(false, name);
         query->waiter_id = waiter.id;
+        query->rrtype = rrtype;
         submitting_ = true;
-        getdns_return_t rc = getdns_address(context_.get(), host.c_str(), tlsa_extensions_.get(), query, &query->transaction,
-                                            &ResolverCore::on_getdns_reply);
+        getdns_return_t rc =
+            rrtype == 0 ? getdns_address(context_.get(), name.c_str(), tlsa_extensions_.get(), query, &query->transaction,
+                                         &ResolverCore::on_getdns_reply)
+                        : getdns_general(context_.get(), name.c_str(), rrtype, tlsa_extensions_.get(), query,
+                                         &query->transaction, &ResolverCore::on_getdns_reply);
         submitting_ = false;
         if (rc != GETDNS_RETURN_GOOD) {
             drop_query(query, false);
-            waiter.ready_address = address_failure(LookupStatus::error, "query not sent: " + getdns_error(rc));
+            waiter.ready_direct = direct_failure(waiter, LookupStatus::error, "query not sent: " + getdns_error(rc));
             arm(waiter, std::chrono::milliseconds(0));
             return;
         }
-        if (query->early_address) {
-            complete_address(query, *query->early_address);
+        if (query->early_direct) {
+            complete_direct(query, *query->early_direct);
             return;
         }
-        waiter.address_query = query;
+        waiter.direct_query = query;
     }
 
     static void on_query_timer(evutil_socket_t, short, void* arg) {
@@ -335,16 +372,24 @@ private:
                 complete_tlsa(query, result);
             }
         } else {
-            AddressResult result = type == GETDNS_CALLBACK_COMPLETE ? interpret_address_response(response, validator_)
-                                   : type == GETDNS_CALLBACK_TIMEOUT
-                                       ? address_failure(LookupStatus::timeout, "getdns timed out")
-                                       : address_failure(LookupStatus::error, "getdns reported an error");
+            DirectResult result = interpret_direct(query, type, response);
             if (submitting_) {
-                query->early_address = std::move(result);
+                query->early_direct = std::move(result);
             } else {
-                complete_address(query, result);
+                complete_direct(query, result);
             }
         }
+    }
+
+    DirectResult interpret_direct(const Query* query, getdns_callback_type_t type, const getdns_dict* response) {
+        auto failed = [query](LookupStatus status, std::string detail) -> DirectResult {
+            if (query->rrtype != 0) return lookup_failure<RecordSetResult>(status, std::move(detail));
+            return address_failure(status, std::move(detail));
+        };
+        if (type == GETDNS_CALLBACK_TIMEOUT) return failed(LookupStatus::timeout, "getdns timed out");
+        if (type != GETDNS_CALLBACK_COMPLETE) return failed(LookupStatus::error, "getdns reported an error");
+        if (query->rrtype == 0) return interpret_address_response(response, validator_);
+        return interpret_records_response(response, query->rrtype, validator_, config_.cache.max_ttl_s, std::time(nullptr));
     }
 
     // By value: the result may live in the query (early_tlsa), which drop_query destroys.
@@ -354,11 +399,11 @@ private:
         cache_->finish(key, result);
     }
 
-    void complete_address(Query* query, AddressResult result) {
+    void complete_direct(Query* query, DirectResult result) {
         uint64_t id = query->waiter_id;
         drop_query(query, false);
         mailbox_->post([core = weak_from_this(), id, result] {
-            if (auto alive = core.lock()) alive->deliver_address(id, result);
+            if (auto alive = core.lock()) alive->deliver_direct(id, result);
         });
     }
 
@@ -394,6 +439,9 @@ public:
     }
     PendingLookupPtr lookup_addresses(std::string_view host, AddressCallback callback) override {
         return core_->lookup_addresses(host, std::move(callback));
+    }
+    PendingLookupPtr lookup_records(std::string_view name, uint16_t rrtype, RecordSetCallback callback) override {
+        return core_->lookup_records(name, rrtype, std::move(callback));
     }
 
 private:

@@ -40,6 +40,33 @@ struct AddressResult {
     std::string canonical_name;  // where the CNAME chain ends (lower case, no final dot); "" if unknown
 };
 
+// TS002 §19.1 discovery records (RFC 3403 NAPTR, RFC 2782 SRV). Names are lower case without the final dot,
+// "." for the root (an SRV target "." means: no such service).
+struct NaptrRecord {
+    uint16_t order = 0;
+    uint16_t preference = 0;
+    std::string flags;
+    std::string service;
+    std::string regexp;
+    std::string replacement;
+};
+
+struct SrvRecord {
+    uint16_t priority = 0;
+    uint16_t weight = 0;
+    uint16_t port = 0;
+    std::string target;
+};
+
+struct RecordSetResult {
+    LookupStatus status = LookupStatus::error;
+    uint16_t type = 0;                // 35 NAPTR or 33 SRV
+    std::vector<NaptrRecord> naptr;   // only for secure
+    std::vector<SrvRecord> srv;       // only for secure
+    uint32_t ttl = 0;
+    std::string detail;
+};
+
 // A TlsaResult or AddressResult that carries only a failure status and its cause.
 template <typename Result>
 Result lookup_failure(LookupStatus status, std::string detail) {

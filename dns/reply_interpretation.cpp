@@ -115,26 +115,25 @@ TlsaResult classify_validated(const getdns_dict* reply, uint32_t rcode, uint32_t
     return result;
 }
 
-TlsaResult classify_by_ad_bit(const getdns_dict* reply, uint32_t rcode, uint32_t max_ttl_s, std::time_t now) {
-    auto ad = get_int(reply, "/header/ad");
-    if (!ad) return failure(LookupStatus::error, "reply without header");
-    if (rcode == rcode_servfail) return failure(LookupStatus::bogus, "SERVFAIL from validating resolver");
-    if (rcode != rcode_noerror && rcode != rcode_nxdomain) {
-        return failure(LookupStatus::error, "rcode " + std::to_string(rcode));
+// Why a reply cannot be taken as validated, or nullopt when it is (its rcode then says what it proves).
+std::optional<TlsaResult> not_validated(const getdns_dict* reply, uint32_t rcode, Validator validator) {
+    if (validator == Validator::resolver_ad_bit) {
+        auto ad = get_int(reply, "/header/ad");
+        if (!ad) return failure(LookupStatus::error, "reply without header");
+        if (rcode == rcode_servfail) return failure(LookupStatus::bogus, "SERVFAIL from validating resolver");
+        if (rcode != rcode_noerror && rcode != rcode_nxdomain) {
+            return failure(LookupStatus::error, "rcode " + std::to_string(rcode));
+        }
+        if (*ad != 1) return failure(LookupStatus::insecure, "resolver did not set the AD bit");
+        return std::nullopt;
     }
-    if (*ad != 1) return failure(LookupStatus::insecure, "resolver did not set the AD bit");
-    return classify_validated(reply, rcode, max_ttl_s, now);
-}
-
-TlsaResult classify_by_dnssec_status(const getdns_dict* reply, uint32_t rcode, uint32_t max_ttl_s,
-                                     std::time_t now) {
     auto dnssec_status = get_int(reply, "dnssec_status");
     if (!dnssec_status) {
         if (rcode == rcode_servfail) return failure(LookupStatus::bogus, "SERVFAIL without DNSSEC status");
         return failure(LookupStatus::error, "reply without DNSSEC status");
     }
     switch (*dnssec_status) {
-        case GETDNS_DNSSEC_SECURE: return classify_validated(reply, rcode, max_ttl_s, now);
+        case GETDNS_DNSSEC_SECURE: return std::nullopt;
         case GETDNS_DNSSEC_BOGUS: return failure(LookupStatus::bogus, "DNSSEC validation failed");
         case GETDNS_DNSSEC_INSECURE: return failure(LookupStatus::insecure, "name is in an unsigned zone");
         case GETDNS_DNSSEC_INDETERMINATE: return failure(LookupStatus::error, "DNSSEC status indeterminate");
@@ -142,21 +141,136 @@ TlsaResult classify_by_dnssec_status(const getdns_dict* reply, uint32_t rcode, u
     }
 }
 
+// The first reply and its rcode, or why there is none to read.
+struct FirstReply {
+    const getdns_dict* reply = nullptr;
+    uint32_t rcode = 0;
+    std::optional<TlsaResult> failed;
+};
+
+FirstReply first_reply(const getdns_dict* response) {
+    if (!response) return {nullptr, 0, failure(LookupStatus::error, "no response")};
+    auto status = get_int(response, "status");
+    if (!status) return {nullptr, 0, failure(LookupStatus::error, "response without status")};
+    if (*status == GETDNS_RESPSTATUS_ALL_TIMEOUT) return {nullptr, 0, failure(LookupStatus::timeout, "all queries timed out")};
+    const getdns_list* replies = get_list(response, "replies_tree");
+    const getdns_dict* reply = length_of(replies) > 0 ? dict_at(replies, 0) : nullptr;
+    if (!reply) {
+        return {nullptr, 0, failure(LookupStatus::error, "response without replies (status " + std::to_string(*status) + ")")};
+    }
+    auto rcode = get_int(reply, "/header/rcode");
+    if (!rcode) return {nullptr, 0, failure(LookupStatus::error, "reply without rcode")};
+    return {reply, *rcode, std::nullopt};
+}
+
 }  // namespace
 
 TlsaResult interpret_tlsa_response(const getdns_dict* response, Validator validator, uint32_t max_ttl_s,
                                    std::time_t now) {
-    if (!response) return failure(LookupStatus::error, "no response");
-    auto status = get_int(response, "status");
-    if (!status) return failure(LookupStatus::error, "response without status");
-    if (*status == GETDNS_RESPSTATUS_ALL_TIMEOUT) return failure(LookupStatus::timeout, "all queries timed out");
-    const getdns_list* replies = get_list(response, "replies_tree");
-    const getdns_dict* reply = length_of(replies) > 0 ? dict_at(replies, 0) : nullptr;
-    if (!reply) return failure(LookupStatus::error, "response without replies (status " + std::to_string(*status) + ")");
-    auto rcode = get_int(reply, "/header/rcode");
-    if (!rcode) return failure(LookupStatus::error, "reply without rcode");
-    return validator == Validator::resolver_ad_bit ? classify_by_ad_bit(reply, *rcode, max_ttl_s, now)
-                                                   : classify_by_dnssec_status(reply, *rcode, max_ttl_s, now);
+    FirstReply first = first_reply(response);
+    if (first.failed) return std::move(*first.failed);
+    if (auto why = not_validated(first.reply, first.rcode, validator)) return std::move(*why);
+    return classify_validated(first.reply, first.rcode, max_ttl_s, now);
+}
+
+namespace {
+
+constexpr uint32_t rrtype_srv = 33;
+constexpr uint32_t rrtype_naptr = 35;
+
+// A domain name in rdata (wire format) in presentation form, lower case, without the final dot; "." for the root.
+std::optional<std::string> rdata_name(const getdns_dict* rr, const char* path) {
+    getdns_bindata* wire = nullptr;
+    if (getdns_dict_get_bindata(rr, path, &wire) != GETDNS_RETURN_GOOD || !wire) return std::nullopt;
+    char* text = nullptr;
+    if (getdns_convert_dns_name_to_fqdn(wire, &text) != GETDNS_RETURN_GOOD || !text) return std::nullopt;
+    std::unique_ptr<char, decltype(&std::free)> owned(text, &std::free);
+    std::string name(text);
+    if (name.size() > 1 && name.ends_with('.')) name.pop_back();
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return name;
+}
+
+std::optional<std::string> rdata_string(const getdns_dict* rr, const char* path) {
+    getdns_bindata* data = nullptr;
+    if (getdns_dict_get_bindata(rr, path, &data) != GETDNS_RETURN_GOOD || !data) return std::nullopt;
+    return std::string(reinterpret_cast<const char*>(data->data), data->size);
+}
+
+std::optional<uint16_t> rdata_u16(const getdns_dict* rr, const char* path) {
+    auto value = get_int(rr, path);
+    if (!value || *value > 0xffff) return std::nullopt;
+    return static_cast<uint16_t>(*value);
+}
+
+bool add_naptr(const getdns_dict* rr, RecordSetResult& result) {
+    auto order = rdata_u16(rr, "/rdata/order");
+    auto preference = rdata_u16(rr, "/rdata/preference");
+    auto flags = rdata_string(rr, "/rdata/flags");
+    auto service = rdata_string(rr, "/rdata/service");
+    auto regexp = rdata_string(rr, "/rdata/regexp");
+    auto replacement = rdata_name(rr, "/rdata/replacement");
+    if (!order || !preference || !flags || !service || !regexp || !replacement) return false;
+    result.naptr.push_back({*order, *preference, std::move(*flags), std::move(*service), std::move(*regexp),
+                            std::move(*replacement)});
+    return true;
+}
+
+bool add_srv(const getdns_dict* rr, RecordSetResult& result) {
+    auto priority = rdata_u16(rr, "/rdata/priority");
+    auto weight = rdata_u16(rr, "/rdata/weight");
+    auto port = rdata_u16(rr, "/rdata/port");
+    auto target = rdata_name(rr, "/rdata/target");
+    if (!priority || !weight || !port || !target) return false;
+    result.srv.push_back({*priority, *weight, *port, std::move(*target)});
+    return true;
+}
+
+RecordSetResult records_failure(const TlsaResult& why) {
+    return lookup_failure<RecordSetResult>(why.status, why.detail);
+}
+
+}  // namespace
+
+RecordSetResult interpret_records_response(const getdns_dict* response, uint16_t rrtype, Validator validator,
+                                           uint32_t max_ttl_s, std::time_t now) {
+    if (rrtype != rrtype_naptr && rrtype != rrtype_srv) {
+        return lookup_failure<RecordSetResult>(LookupStatus::error, "record type " + std::to_string(rrtype) + " not supported");
+    }
+    FirstReply first = first_reply(response);
+    if (first.failed) return records_failure(*first.failed);
+    if (auto why = not_validated(first.reply, first.rcode, validator)) return records_failure(*why);
+    if (first.rcode == rcode_nxdomain) {
+        return lookup_failure<RecordSetResult>(LookupStatus::nxdomain, "name does not exist (validated)");
+    }
+    if (first.rcode != rcode_noerror) {
+        return lookup_failure<RecordSetResult>(LookupStatus::error, "rcode " + std::to_string(first.rcode));
+    }
+    RecordSetResult result;
+    result.type = rrtype;
+    uint32_t ttl = max_ttl_s;
+    const getdns_list* answer = get_list(first.reply, "answer");
+    for (size_t i = 0; i < length_of(answer); ++i) {
+        const getdns_dict* rr = dict_at(answer, i);
+        auto type = rr ? get_int(rr, "type") : std::nullopt;
+        if (!type) return lookup_failure<RecordSetResult>(LookupStatus::error, "malformed answer");
+        if (*type == rrtype) {
+            bool parsed = rrtype == rrtype_naptr ? add_naptr(rr, result) : add_srv(rr, result);
+            auto rr_ttl = get_int(rr, "ttl");
+            if (!parsed || !rr_ttl) return lookup_failure<RecordSetResult>(LookupStatus::error, "malformed record in answer");
+            ttl = std::min(ttl, *rr_ttl);
+        } else if (*type == rrtype_rrsig && get_int(rr, "/rdata/type_covered") == uint32_t{rrtype}) {
+            if (auto expiration = get_int(rr, "/rdata/signature_expiration")) {
+                ttl = std::min(ttl, seconds_until_expiration(*expiration, now));
+            }
+        }
+    }
+    if (result.naptr.empty() && result.srv.empty()) {
+        return lookup_failure<RecordSetResult>(LookupStatus::nodata, "no record of this type at this name (validated)");
+    }
+    result.status = LookupStatus::secure;
+    result.ttl = ttl;
+    return result;
 }
 
 namespace {

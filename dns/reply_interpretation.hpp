@@ -18,6 +18,11 @@ enum class Validator { resolver_ad_bit, getdns_dnssec_status };
 TlsaResult interpret_tlsa_response(const getdns_dict* response, Validator validator, uint32_t max_ttl_s,
                                    std::time_t now);
 
+// NAPTR (35) or SRV (33) records, classified like TLSA answers: only a validated answer is secure (with
+// records), nxdomain or nodata; the ttl is bounded by max_ttl_s and the RRSIGs' expiration.
+RecordSetResult interpret_records_response(const getdns_dict* response, uint16_t rrtype, Validator validator,
+                                           uint32_t max_ttl_s, std::time_t now);
+
 // `status` secure or insecure with addresses (both usable to connect), else why none; `chain_status` is the
 // DNSSEC state of the whole answer, CNAMEs included (secure, insecure, bogus or error), for every outcome.
 AddressResult interpret_address_response(const getdns_dict* response, Validator validator);

@@ -4,6 +4,7 @@
 // share one TlsaCache. Callbacks run on the resolver's own loop thread and never from inside lookup_*().
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -26,6 +27,7 @@ using PendingLookupPtr = std::unique_ptr<PendingLookup>;
 
 using TlsaCallback = std::function<void(const TlsaResult&)>;
 using AddressCallback = std::function<void(const AddressResult&)>;
+using RecordSetCallback = std::function<void(const RecordSetResult&)>;
 
 // Told about every TLSA lookup outcome; the metrics layer implements it.
 class LookupObserver {
@@ -45,6 +47,10 @@ public:
     virtual std::optional<TlsaResult> cached_tlsa(std::string_view owner_name) = 0;
 
     virtual PendingLookupPtr lookup_addresses(std::string_view host, AddressCallback callback) = 0;
+
+    // One DNSSEC-validated NAPTR (35) or SRV (33) lookup, not cached (the route's connections carry its
+    // lifetime). Classified as TLSA answers are: secure with records, nxdomain, nodata, insecure, bogus, ...
+    virtual PendingLookupPtr lookup_records(std::string_view name, uint16_t rrtype, RecordSetCallback callback) = 0;
 };
 
 }  // namespace dance::dns

@@ -303,8 +303,9 @@ void ListenerMetrics::route_lookup(std::string_view kind, std::string_view resul
 prometheus::Counter& ListenerMetrics::route_lookup_counter(std::string_view kind, std::string_view result) {
     auto kind_index = static_cast<std::size_t>(std::find(route_kinds.begin(), route_kinds.end() - 1, kind) - route_kinds.begin());
     auto result_index = static_cast<std::size_t>(std::find(route_results.begin(), route_results.end(), result) - route_results.begin());
-    static_assert(route_results[7] == "error");
-    if (result_index == route_results.size()) result_index = 7;
+    constexpr std::size_t error_index = 8;
+    static_assert(route_results[error_index] == "error");
+    if (result_index == route_results.size()) result_index = error_index;
     auto& slot = route_lookups_[kind_index * route_results.size() + result_index];
     return counter_in_slot(slot, create_mutex_, families_.route_lookups, [&]() -> prometheus::Labels {
         return {{"listener", name_},

@@ -76,10 +76,10 @@ private:
         if (!route.failure.empty()) return fail_route(route.failure, std::move(route.description));
         addresses_ = std::move(route.addresses);
         address_ = addresses_.front();
-        port_ = destination_.server.port;
+        port_ = route.server.port;
         tls_base_ = std::move(route.tls_base);
         tlsa_owner_ = std::move(route.tlsa_owner);
-        reuse_until_ = std::min(reuse_until_, Clock::now() + std::chrono::seconds(route.address_ttl));
+        reuse_until_ = std::min(reuse_until_, Clock::now() + std::chrono::seconds(route.ttl));
         on_tlsa(route.tlsa);
     }
 

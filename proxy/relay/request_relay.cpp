@@ -42,8 +42,14 @@ bool receiver_unknown(const UpstreamFailure& failure) {
     return failure.kind == UpstreamError::route_failed && failure.reason == "unknown_receiver";
 }
 
+// The partner publishes no usable service: its operator's problem, answered 200 so that ChirpStack v4 logs
+// the description (it discards the body of a non-2xx answer).
+bool no_service(const UpstreamFailure& failure) {
+    return failure.kind == UpstreamError::route_failed && failure.reason == "no_service";
+}
+
 int status_for(const UpstreamFailure& failure) {
-    if (receiver_unknown(failure)) return 200;
+    if (receiver_unknown(failure) || no_service(failure)) return 200;
     bool timed_out = failure.kind == UpstreamError::timeout || failure.kind == UpstreamError::connect_timeout ||
                      (failure.kind == UpstreamError::route_failed && failure.reason == "timeout");
     return timed_out ? 504 : 502;

@@ -38,6 +38,7 @@ public:
         return found->second;
     }
     dns::PendingLookupPtr lookup_addresses(std::string_view, dns::AddressCallback) override { return nullptr; }
+    dns::PendingLookupPtr lookup_records(std::string_view, uint16_t, dns::RecordSetCallback) override { return nullptr; }
 
     bool waiting() const { return callback_ && !*cancelled_; }
 
