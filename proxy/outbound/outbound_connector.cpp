@@ -21,11 +21,12 @@ using Clock = std::chrono::steady_clock;
 class OutboundConnect final : public ConnectAttempt {
 public:
     OutboundConnect(event_base* base, dns::TlsaResolver& resolver, std::shared_ptr<const OutboundSettings> settings,
-                    RouteDestination destination, ListenerMetrics& metrics, ConnectCallback done)
+                    RouteDestination destination, RouteCache* routes, ListenerMetrics& metrics, ConnectCallback done)
         : base_(base),
           resolver_(resolver),
           settings_(std::move(settings)),
           destination_(std::move(destination)),
+          routes_(routes),
           metrics_(metrics),
           done_(std::move(done)) {
         if (destination_.server.host.empty()) destination_.server = settings_->config.upstream;
@@ -34,8 +35,12 @@ public:
 
     void start() {
         if (destination_.discovered) {
-            route_resolution_ = std::make_unique<RouteResolution>(
-                resolver_, destination_, [this](ResolvedRoute route) { on_route(std::move(route)); });
+            if (routes_) cached_route_ = routes_->find(destination_.key(), Clock::now());
+            if (cached_route_) return proceed_soon();  // proceed() takes the cached route
+            route_resolution_ = std::make_unique<RouteResolution>(resolver_, destination_, [this](ResolvedRoute route) {
+                if (routes_) routes_->store(destination_.key(), route, Clock::now());
+                on_route(std::move(route));
+            });
             return;
         }
         const config::OutboundListener& config = settings_->config;
@@ -111,6 +116,11 @@ private:
     }
 
     void proceed() {
+        if (cached_route_) {
+            ResolvedRoute route = std::move(*cached_route_);
+            cached_route_.reset();
+            return on_route(std::move(route));
+        }
         const config::OutboundListener& config = settings_->config;
         ServerAuthPlan plan = plan_server_auth(config.server_auth, *tlsa_);
         if (plan == ServerAuthPlan::refuse) {
@@ -165,6 +175,8 @@ private:
     dns::TlsaResolver& resolver_;
     std::shared_ptr<const OutboundSettings> settings_;
     RouteDestination destination_;
+    RouteCache* routes_;
+    std::optional<ResolvedRoute> cached_route_;  // a walk from the cache, taken up by proceed()
     ListenerMetrics& metrics_;
     ConnectCallback done_;
     std::string tls_base_;  // SNI and DANE base domain: the name whose TLSA records are used
@@ -186,10 +198,10 @@ private:
 
 Connector make_outbound_connector(event_base* base, dns::TlsaResolver& resolver,
                                   SettingsSlot<OutboundSettings>& settings, ListenerMetrics& metrics,
-                                  RouteDestination destination) {
-    return [base, &resolver, &settings, &metrics, destination = std::move(destination)](
+                                  RouteDestination destination, RouteCache* routes) {
+    return [base, &resolver, &settings, &metrics, destination = std::move(destination), routes](
                ConnectCallback done) -> std::unique_ptr<ConnectAttempt> {
-        auto attempt = std::make_unique<OutboundConnect>(base, resolver, settings.get(), destination, metrics,
+        auto attempt = std::make_unique<OutboundConnect>(base, resolver, settings.get(), destination, routes, metrics,
                                                          std::move(done));
         attempt->start();
         return attempt;

@@ -10,15 +10,17 @@
 #include "dns/tlsa_resolver.hpp"
 #include "proxy/observe/metrics.hpp"
 #include "proxy/outbound/outbound_settings.hpp"
+#include "proxy/route/route_cache.hpp"
 #include "proxy/route/route_decision.hpp"
 #include "proxy/upstream/upstream_connector.hpp"
 
 namespace dance::proxy {
 
 // Reads the current settings at every connect, so a reload applies to the next connection. `destination`
-// empty (no host): the listener's fixed upstream (and connect_to).
+// empty (no host): the listener's fixed upstream (and connect_to). A discovered destination's walk is looked up
+// in, and stored into, `routes` when given.
 Connector make_outbound_connector(event_base* base, dns::TlsaResolver& resolver,
                                   SettingsSlot<OutboundSettings>& settings, ListenerMetrics& metrics,
-                                  RouteDestination destination = {});
+                                  RouteDestination destination = {}, RouteCache* routes = nullptr);
 
 }  // namespace dance::proxy

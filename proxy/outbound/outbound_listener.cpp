@@ -19,12 +19,14 @@ UpstreamPoolOptions pool_options(const config::OutboundListener& config) {
 }  // namespace
 
 OutboundListener::OutboundListener(event_base* base, dns::TlsaResolver& resolver,
-                                   SettingsSlot<OutboundSettings>& settings, ListenerMetrics& metrics)
+                                   SettingsSlot<OutboundSettings>& settings, ListenerMetrics& metrics,
+                                   const config::DnsCacheConfig& route_cache)
     : base_(base),
       resolver_(resolver),
       settings_(settings),
       metrics_(metrics),
       pool_(base, make_outbound_connector(base, resolver, settings, metrics), pool_options(settings.get()->config)),
+      routes_(std::min<std::size_t>(route_cache.max_entries, 4096), route_cache.negative_ttl_s),
       destinations_(base, settings.get()->config.route.max_destinations) {
     if (settings.get()->config.routes_by_receiver()) metrics_.routes_enabled();
 }
@@ -126,7 +128,8 @@ void OutboundListener::route_request(const OutboundSettings& settings, Client& c
     const RouteDestination& destination = decision.destination;
     UpstreamPool* pool = destinations_.pool_for(destination.key(), [&] {
         return std::make_unique<UpstreamPool>(
-            base_, make_outbound_connector(base_, resolver_, settings_, metrics_, destination), pool_options(settings.config));
+            base_, make_outbound_connector(base_, resolver_, settings_, metrics_, destination, &routes_),
+            pool_options(settings.config));
     });
     if (pool == nullptr) {
         metrics_.route_lookup(kind, "overload");

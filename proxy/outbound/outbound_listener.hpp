@@ -13,6 +13,7 @@
 #include "proxy/observe/metrics.hpp"
 #include "proxy/outbound/destination_pools.hpp"
 #include "proxy/outbound/outbound_settings.hpp"
+#include "proxy/route/route_cache.hpp"
 #include "proxy/route/route_decision.hpp"
 #include "proxy/upstream/upstream_pool.hpp"
 
@@ -20,8 +21,9 @@ namespace dance::proxy {
 
 class OutboundListener {
 public:
+    // `route_cache`: the DNS cache settings, whose limits the route cache of a routing listener follows.
     OutboundListener(event_base* base, dns::TlsaResolver& resolver, SettingsSlot<OutboundSettings>& settings,
-                     ListenerMetrics& metrics);
+                     ListenerMetrics& metrics, const config::DnsCacheConfig& route_cache = {});
     ~OutboundListener();
     OutboundListener(const OutboundListener&) = delete;
     OutboundListener& operator=(const OutboundListener&) = delete;
@@ -48,6 +50,7 @@ private:
     SettingsSlot<OutboundSettings>& settings_;
     ListenerMetrics& metrics_;
     UpstreamPool pool_;          // the fixed upstream's
+    RouteCache routes_;              // a routing listener's finished walks (outlives the pools that use it)
     DestinationPools destinations_;  // a routing listener's, one per destination
     std::shared_ptr<const OutboundSettings> pool_settings_;  // the settings the pool's connections were made with
     std::unique_ptr<AcceptingSocket> listener_;

@@ -79,7 +79,8 @@ void Worker::run(std::promise<std::string> started) {
         for (auto& listener : shared_.outbound) {
             if (!error.empty()) break;
             loop.outbound.push_back(std::make_unique<OutboundListener>(loop.base.get(), *loop.resolver,
-                                                                       *listener->settings, *listener->metrics));
+                                                                       *listener->settings, *listener->metrics,
+                                                                       shared_.dns.cache));
             if (!loop.outbound.back()->start(error)) break;
         }
     } catch (const std::exception& failure) {

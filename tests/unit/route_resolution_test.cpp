@@ -10,6 +10,7 @@
 
 #include "base/c_handles.hpp"
 #include "http_test_support.hpp"
+#include "proxy/route/route_cache.hpp"
 #include "proxy/route/route_resolution.hpp"
 
 using namespace dance;
@@ -265,4 +266,33 @@ TEST_CASE("every step fails closed with the route result the proxy answers with"
         walk.dns.addresses[federation_name] = nodata;
         fails_with("unknown_receiver");
     }
+}
+
+TEST_CASE("RouteCache keeps a route until its shortest answer or its TLSA answer expires, refusals for negative_ttl_s") {
+    using Clock = RouteCache::Clock;
+    RouteCache cache(2, 30);
+    auto now = Clock::now();
+    ResolvedRoute good;
+    good.server = {"js.example", 443};
+    good.ttl = 300;
+    good.tlsa = secure_tlsa();
+    good.tlsa.valid_until = now + std::chrono::seconds(60);
+    cache.store("a", good, now);
+    CHECK(cache.find("a", now + std::chrono::seconds(59)).has_value());
+    CHECK_FALSE(cache.find("a", now + std::chrono::seconds(61)).has_value());  // the TLSA answer ended first
+
+    good.tlsa.valid_until = Clock::time_point{};  // an answer the TLSA cache does not keep
+    cache.store("uncached-tlsa", good, now);
+    CHECK_FALSE(cache.find("uncached-tlsa", now).has_value());
+
+    for (auto [failure, kept] : {std::pair{"unknown_receiver", true}, {"bogus", true}, {"insecure", true},
+                                 {"no_service", true}, {"timeout", false}, {"error", false}}) {
+        CAPTURE(failure);
+        ResolvedRoute refused;
+        refused.failure = failure;
+        cache.store(failure, refused, now);
+        CHECK(cache.find(failure, now + std::chrono::seconds(29)).has_value() == kept);
+        CHECK_FALSE(cache.find(failure, now + std::chrono::seconds(31)).has_value());
+    }
+    CHECK(cache.size() <= 2);
 }
