@@ -14,7 +14,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import configs, procs, report, speed  # noqa: E402
+from benchlib import configs, history, plot, procs, report, speed  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAB_SH = os.path.join(HERE, "..", "dnslab", "lab.sh")
@@ -134,12 +134,13 @@ class Bench:
         summary["proxy_cpu_us_per_request"] = (sum(procs.cpu_seconds(pid) for pid in pids) - before) * 1e6 / count
         return summary
 
-    def fixed_rate(self, url, rate):
+    def fixed_rate(self, url, rate, samples_file=None):
         # Warm-up at the same rate first: the emulator's 256 connections make both outbound proxies grow
         # their upstream pools (new TLS handshakes), which is start-up cost, not steady-state latency.
         self.emulate(url, "--count", str(max(200, int(rate * 2))), "--concurrency", "256", "--rate", f"{rate:.1f}")
         count = max(500, int(rate * self.args.request_s))
-        return self.emulate(url, "--count", str(count), "--concurrency", "256", "--rate", f"{rate:.1f}")
+        extra = ["--latencies-out", samples_file] if samples_file else []
+        return self.emulate(url, "--count", str(count), "--concurrency", "256", "--rate", f"{rate:.1f}", *extra)
 
     def section_requests(self):
         print("2. requests", flush=True)
@@ -151,8 +152,11 @@ class Bench:
             print(f"  {name}: max {summary['requests_per_second']:.0f} req/s, "
                   f"{summary['proxy_cpu_us_per_request']:.0f} us proxy CPU per request", flush=True)
         half = {name: peak[name]["requests_per_second"] / 2 for name in chains}
-        at_half = {name: self.fixed_rate(url, half[name]) for name, url in chains.items()}
-        backend_only = self.fixed_rate(direct, half["ours"])
+        os.makedirs(self.args.results, exist_ok=True)
+        samples = {name: f"{self.args.results}/latency-{name}.txt" for name in (*chains, "backend")}
+        at_half = {name: self.fixed_rate(url, half[name], samples[name]) for name, url in chains.items()}
+        backend_only = self.fixed_rate(direct, half["ours"], samples["backend"])
+        plot.latency_png(f"{self.args.results}/latency.png", samples, half)
         for name, summary in at_half.items():
             print(f"  {name} at {half[name]:.0f}/s: {summary['latency_ms']}", flush=True)
         print(f"  join server alone at {half['ours']:.0f}/s: {backend_only['latency_ms']}", flush=True)
@@ -360,6 +364,8 @@ def main():
     for binary in ("--sidecar", "--join-server", "--ns-emulator", "--handshake-load"):
         parser.add_argument(binary, required=True)
     parser.add_argument("--results", default=os.path.join(HERE, "results"))
+    parser.add_argument("--history", default=os.path.join(HERE, "history.csv"),
+                        help="CSV the run's headline figures are appended to ('' = none)")
     parser.add_argument("--handshake-s", type=float, default=10)
     parser.add_argument("--request-s", type=float, default=8)
     parser.add_argument("--connections", type=int, default=10000)
@@ -398,6 +404,7 @@ def main():
     machine["duration_s"] = round(time.monotonic() - started)
     os.makedirs(args.results, exist_ok=True)
     report.write(args.results, bench.rows, machine, bench.notes)
+    history.append(args.history, bench.rows, machine)
     print(open(os.path.join(args.results, "latest.md")).read())
     shutil.rmtree(workdir, ignore_errors=True)
 

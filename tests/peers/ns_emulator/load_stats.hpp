@@ -24,6 +24,8 @@ public:
     //  "result_codes":{"Success":n},"verify_failures","first_verify_failure",
     //  "latency_ms":{"p50","p99","p99.9","max","mean"},"duration_s","requests_per_second"}
     nlohmann::ordered_json summary(double duration_s);
+    // Every answer's latency, sorted once summary() has run.
+    const std::vector<double>& sorted_latencies_ms() const { return latencies_ms_; }
 
 private:
     std::map<std::string, uint64_t> errors_;

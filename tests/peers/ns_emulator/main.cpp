@@ -1,6 +1,7 @@
 // lorawan-ns-emulator: sends ChirpStack v3/v4-shaped JoinReqs and prints a JSON summary; also the load
 // generator of the benchmarks. Exit status 0 when every request got an HTTP answer that passed the checks.
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <random>
 
@@ -31,6 +32,7 @@ struct Options {
     std::optional<uint16_t> dev_nonce_start;
     std::optional<uint32_t> transaction_id_start;
     std::vector<std::string> headers;
+    std::string latencies_out;  // one latency in ms per line, sorted (the bench's latency plot)
     bool golden = false;
     bool no_verify = false;
 };
@@ -98,6 +100,11 @@ int emulate(Options options) {
 
     nlohmann::ordered_json summary = {{"shape", options.shape}, {"url", options.plan.url}};
     summary.update(stats.summary(duration_s));
+    if (!options.latencies_out.empty()) {
+        std::ofstream out(options.latencies_out);
+        for (double latency : stats.sorted_latencies_ms()) out << latency << '\n';
+        if (!out) throw std::runtime_error("cannot write " + options.latencies_out);
+    }
     bool ok = stats.error_count() == 0 && stats.problem_count() == 0;
     if (options.golden) {
         summary["golden_match"] = exchange.exact_answer_matched().value_or(false);
@@ -134,6 +141,7 @@ int main(int argc, char** argv) {
     app.add_option("--dev-nonce-start", options.dev_nonce_start, "first DevNonce (default random)");
     app.add_option("--transaction-id-start", options.transaction_id_start, "first TransactionID (default random)");
     app.add_option("--header", options.headers, "extra 'Name: value' header, repeatable");
+    app.add_option("--latencies-out", options.latencies_out, "write every latency (ms, sorted) to FILE, one a line");
     app.add_flag("--no-verify", options.no_verify, "skip JoinAccept/session-key checks (pure load)");
     CLI11_PARSE(app, argc, argv);
     try {
