@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "dns/make_resolver.hpp"
+#include "proxy/lorawan/lorawan_answer.hpp"
 #include "proxy/route/route_decision.hpp"
 #include "proxy/route/route_resolution.hpp"
 
@@ -80,7 +81,7 @@ public:
             resolution_ = std::make_unique<proxy::RouteResolution>(
                 resolver, destination, [this](proxy::ResolvedRoute route) { on_route(std::move(route)); });
         } else {
-            std::string owner = "_" + std::to_string(destination.server.port) + "._tcp." + destination.server.host;
+            std::string owner = dns::tlsa_owner_name(destination.server.host, destination.server.port);
             line_["sni"] = destination.server.host;
             tlsa_ = resolver.lookup_tlsa(owner, [this, owner](const dns::TlsaResult& result) {
                 proxy::RouteStep step{"TLSA", owner, std::string(dns::to_string(result.status)), result.ttl, {}, result.detail};
@@ -107,7 +108,7 @@ private:
         line_["chain"] = nlohmann::json::array();
         for (const auto& step : route.chain) line_["chain"].push_back(step_json(step));
         if (!route.failure.empty()) {
-            line_["result_code"] = route.failure == "unknown_receiver" ? "UnkownReceiver" : "Other";
+            line_["result_code"] = std::string(proxy::route_failure_result_code(route.failure));
             line_["detail"] = route.description;
             return finish(route.failure, false);
         }

@@ -54,6 +54,7 @@ std::string parse_route_key(std::string_view text, StaticRoute& out) {
             out.match = qualifier.match;
             max_digits = qualifier.max_digits;
             text.remove_prefix(qualifier.prefix.size());
+            break;
         }
     }
     std::string_view digits = without_hex_prefix(text);
@@ -100,6 +101,10 @@ void read_static_routes(const YamlMap& listener, std::vector<StaticRoute>& out) 
     const std::string path = listener.path_of("routes");
     if (!node->IsMap()) {
         context.report(node->Mark(), path, "expected a mapping of ReceiverID prefixes to host:port, got " + describe(*node));
+        return;
+    }
+    if (node->size() == 0) {
+        context.report(node->Mark(), path, "empty routes: give at least one, or use upstream: for a fixed upstream");
         return;
     }
     std::vector<std::pair<StaticRoute, int>> read;  // with the line of the key

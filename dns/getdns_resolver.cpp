@@ -388,7 +388,7 @@ private:
         };
         if (type == GETDNS_CALLBACK_TIMEOUT) return failed(LookupStatus::timeout, "getdns timed out");
         if (type != GETDNS_CALLBACK_COMPLETE) return failed(LookupStatus::error, "getdns reported an error");
-        if (query->rrtype == 0) return interpret_address_response(response, validator_);
+        if (query->rrtype == 0) return interpret_address_response(response, validator_, std::time(nullptr));
         return interpret_records_response(response, query->rrtype, validator_, config_.cache.max_ttl_s, std::time(nullptr));
     }
 

@@ -280,15 +280,19 @@ std::string ip_literal(const getdns_bindata* address) {
     return text ? std::string(text.get()) : std::string();
 }
 
-uint32_t min_address_ttl(const getdns_list* replies) {
+// The shortest lifetime in the answers: every record's TTL (A, AAAA and the CNAMEs that led to them) and
+// every signature's remaining validity.
+uint32_t min_answer_ttl(const getdns_list* replies, std::time_t now) {
     uint32_t ttl = std::numeric_limits<uint32_t>::max();
     for (size_t r = 0; r < length_of(replies); ++r) {
         const getdns_list* answer = get_list(dict_at(replies, r), "answer");
         for (size_t i = 0; i < length_of(answer); ++i) {
             const getdns_dict* rr = dict_at(answer, i);
-            auto type = get_int(rr, "type");
-            auto rr_ttl = get_int(rr, "ttl");
-            if (type && rr_ttl && (*type == rrtype_a || *type == rrtype_aaaa)) ttl = std::min(ttl, *rr_ttl);
+            if (auto rr_ttl = get_int(rr, "ttl")) ttl = std::min(ttl, *rr_ttl);
+            if (get_int(rr, "type") != rrtype_rrsig) continue;
+            if (auto expiration = get_int(rr, "/rdata/signature_expiration")) {
+                ttl = std::min(ttl, seconds_until_expiration(*expiration, now));
+            }
         }
     }
     return ttl == std::numeric_limits<uint32_t>::max() ? 0 : ttl;
@@ -361,7 +365,7 @@ std::vector<std::string> address_literals(const getdns_list* answers) {
 
 }  // namespace
 
-AddressResult interpret_address_response(const getdns_dict* response, Validator validator) {
+AddressResult interpret_address_response(const getdns_dict* response, Validator validator, std::time_t now) {
     AddressResult result;
     auto status = response ? get_int(response, "status") : std::nullopt;
     if (!status) {
@@ -388,7 +392,7 @@ AddressResult interpret_address_response(const getdns_dict* response, Validator 
         return result;
     }
     result.status = result.chain_status == LookupStatus::secure ? LookupStatus::secure : LookupStatus::insecure;
-    result.ttl = min_address_ttl(replies);
+    result.ttl = min_answer_ttl(replies, now);
     return result;
 }
 

@@ -24,7 +24,8 @@ RecordSetResult interpret_records_response(const getdns_dict* response, uint16_t
                                            uint32_t max_ttl_s, std::time_t now);
 
 // `status` secure or insecure with addresses (both usable to connect), else why none; `chain_status` is the
-// DNSSEC state of the whole answer, CNAMEs included (secure, insecure, bogus or error), for every outcome.
-AddressResult interpret_address_response(const getdns_dict* response, Validator validator);
+// DNSSEC state of the whole answer, CNAMEs included (secure, insecure, bogus or error), for every outcome. The
+// ttl is the shortest of every record of the answer (CNAMEs included) and every signature's remaining validity.
+AddressResult interpret_address_response(const getdns_dict* response, Validator validator, std::time_t now);
 
 }  // namespace dance::dns

@@ -18,4 +18,9 @@ struct TlsaRecord {
     bool operator==(const TlsaRecord&) const = default;
 };
 
+// The TLSA owner name of a TLS server (RFC 6698 §3): _<port>._tcp.<host>.
+inline std::string tlsa_owner_name(const std::string& host, uint16_t port) {
+    return "_" + std::to_string(port) + "._tcp." + host;
+}
+
 }  // namespace dance::dns

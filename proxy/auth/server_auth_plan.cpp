@@ -20,7 +20,7 @@ HandshakeResult refused_plan_result(const dns::TlsaResult& tlsa) {
 }
 
 std::string server_tlsa_owner(const config::HostPort& server) {
-    return "_" + std::to_string(server.port) + "._tcp." + server.host;
+    return dns::tlsa_owner_name(server.host, server.port);
 }
 
 }  // namespace dance::proxy

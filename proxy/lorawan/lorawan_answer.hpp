@@ -6,6 +6,15 @@
 
 namespace dance::proxy {
 
+// TS002 1.0 Table 24 spells the code "UnkownReceiver"; it is what ChirpStack v3 sends and v4 accepts.
+inline constexpr std::string_view unknown_receiver_result_code = "UnkownReceiver";
+
+// The ResultCode answering a route that failed with `route_result` (dance_route_lookups_total's result): a
+// receiver the federation proves absent is UnkownReceiver, everything else Other.
+inline std::string_view route_failure_result_code(std::string_view route_result) {
+    return route_result == "unknown_receiver" ? unknown_receiver_result_code : std::string_view("Other");
+}
+
 // The answer a Backend Interfaces peer expects for request_body: MessageType "<X>Req" -> "<X>Ans"
 // (JoinReq->JoinAns, PRStartReq->PRStartAns, ...), ProtocolVersion echoed (default "1.0"), SenderID and
 // ReceiverID swapped, TransactionID echoed, Result {"ResultCode":"Other","Description":description}.

@@ -61,9 +61,11 @@ inline constexpr std::array<int, 8> known_request_codes{200, 400, 403, 413, 431,
 // dance_route_lookups_total's label values (routing outbound listeners): what kind of ID the ReceiverID is, and
 // how the request's route ended. Fixed sets; every pair exists at 0 once routes_enabled() ran.
 inline constexpr std::array<std::string_view, 4> route_kinds{"join_eui", "net_id", "as_id", "unknown"};
-inline constexpr std::array<std::string_view, 10> route_results{
+// "secure" and "static": relayed, or failed after the route was found ("upstream_failed": the server's TLSA,
+// the handshake, the connection or the request time ran out on a discovered route).
+inline constexpr std::array<std::string_view, 11> route_results{
     "static", "secure", "malformed", "unknown_receiver", "no_service", "insecure", "bogus", "timeout", "error",
-    "overload"};
+    "overload", "upstream_failed"};
 
 // The counters and gauges of one (listener, direction). Obtained from Metrics::listener(); lives as
 // long as the Metrics object.

@@ -9,6 +9,14 @@ DestinationPools::DestinationPools(event_base* base, std::size_t max_destination
     if (!dispose_event_) throw std::bad_alloc();
 }
 
+void DestinationPools::forget_if_unused(const std::string& key) {
+    auto found = pools_.find(key);
+    if (found == pools_.end()) return;
+    UpstreamPoolStats stats = found->second->pool->stats();
+    if (stats.requests_in_flight != 0 || stats.idle_connections != 0) return;
+    replace(found->second);
+}
+
 UpstreamPool* DestinationPools::pool_for(const std::string& key, const PoolFactory& make) {
     if (auto found = pools_.find(key); found != pools_.end()) {
         lru_.splice(lru_.begin(), lru_, found->second);
@@ -22,18 +30,26 @@ UpstreamPool* DestinationPools::pool_for(const std::string& key, const PoolFacto
     return lru_.front().pool.get();
 }
 
+// Pools without connections go first (least recently used first): a flood of made-up destinations replaces
+// its own kind before the warm pools of real partners. Busy pools never go.
 bool DestinationPools::evict_one_idle_pool() {
-    for (auto entry = lru_.rbegin(); entry != lru_.rend(); ++entry) {
-        if (entry->pool->stats().requests_in_flight != 0) continue;
-        auto position = std::next(entry).base();
-        replaced_.push_back(std::move(position->pool));
-        pools_.erase(position->key);
-        lru_.erase(position);
-        ++evictions_;
-        event_active(dispose_event_.get(), EV_TIMEOUT, 0);
-        return true;
+    for (bool keep_warm : {true, false}) {
+        for (auto entry = lru_.rbegin(); entry != lru_.rend(); ++entry) {
+            UpstreamPoolStats stats = entry->pool->stats();
+            if (stats.requests_in_flight != 0 || (keep_warm && stats.idle_connections != 0)) continue;
+            replace(std::next(entry).base());
+            ++evictions_;
+            return true;
+        }
     }
     return false;
+}
+
+void DestinationPools::replace(Lru::iterator position) {
+    replaced_.push_back(std::move(position->pool));
+    pools_.erase(position->key);
+    lru_.erase(position);
+    event_active(dispose_event_.get(), EV_TIMEOUT, 0);
 }
 
 void DestinationPools::on_dispose(evutil_socket_t, short, void* self) {
@@ -44,27 +60,9 @@ void DestinationPools::retire_connections() {
     for (Entry& entry : lru_) entry.pool->retire_connections();
 }
 
-void DestinationPools::close_all() {
-    pools_.clear();
-    lru_.clear();
-    replaced_.clear();
-}
-
 UpstreamPoolStats DestinationPools::stats() const {
     UpstreamPoolStats total;
-    for (const Entry& entry : lru_) {
-        UpstreamPoolStats one = entry.pool->stats();
-        total.requests += one.requests;
-        total.responses += one.responses;
-        total.failures += one.failures;
-        total.connections_opened += one.connections_opened;
-        total.connect_failures += one.connect_failures;
-        total.reuses += one.reuses;
-        total.retries += one.retries;
-        total.idle_closed += one.idle_closed;
-        total.idle_connections += one.idle_connections;
-        total.requests_in_flight += one.requests_in_flight;
-    }
+    for (const Entry& entry : lru_) total += entry.pool->stats();
     return total;
 }
 

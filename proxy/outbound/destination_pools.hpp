@@ -1,6 +1,6 @@
 // A routing outbound listener's upstream pools, one per destination (host and port), at most
 // `max_destinations` alive: a new destination beyond that replaces the least recently used pool that has no
-// request in flight, or is refused when every pool is busy. Replaced pools are destroyed from the loop, never
+// request in flight (one without connections first), or is refused when every pool is busy. Replaced pools are destroyed from the loop, never
 // inside a call that may come from one of their own callbacks. Single-threaded (one worker's loop).
 #pragma once
 
@@ -31,7 +31,8 @@ public:
 
     void set_max_destinations(std::size_t max_destinations) { max_destinations_ = max_destinations; }
     void retire_connections();  // see UpstreamPool::retire_connections()
-    void close_all();           // pending requests are abandoned
+    // Drops the pool of `key` if it has neither a request in flight nor a connection (its route failed).
+    void forget_if_unused(const std::string& key);
     std::size_t size() const { return pools_.size(); }
     std::uint64_t evictions() const { return evictions_; }
     UpstreamPoolStats stats() const;  // summed over the pools
@@ -44,6 +45,7 @@ private:
     using Lru = std::list<Entry>;  // most recently used first
 
     bool evict_one_idle_pool();
+    void replace(Lru::iterator position);
     static void on_dispose(evutil_socket_t, short, void* self);
 
     std::size_t max_destinations_;

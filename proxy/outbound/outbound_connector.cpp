@@ -74,6 +74,11 @@ private:
     void on_route(ResolvedRoute route) {
         if (!done_) return;
         if (!route.failure.empty()) return fail_route(route.failure, std::move(route.description));
+        // A retry after a reload that turned discovery off (or to pkix) must not reach a discovered server.
+        const config::OutboundListener& config = settings_->config;
+        if (!config.route.discover || config.server_auth == config::ServerAuth::pkix) {
+            return fail_route("error", "routing by DNS was turned off by a reload");
+        }
         addresses_ = std::move(route.addresses);
         address_ = addresses_.front();
         port_ = route.server.port;

@@ -47,19 +47,9 @@ size_t OutboundListener::drain_connections() {
 }
 
 UpstreamPoolStats OutboundListener::pool_stats() const {
-    UpstreamPoolStats fixed = pool_.stats();
-    UpstreamPoolStats routed = destinations_.stats();
-    fixed.requests += routed.requests;
-    fixed.responses += routed.responses;
-    fixed.failures += routed.failures;
-    fixed.connections_opened += routed.connections_opened;
-    fixed.connect_failures += routed.connect_failures;
-    fixed.reuses += routed.reuses;
-    fixed.retries += routed.retries;
-    fixed.idle_closed += routed.idle_closed;
-    fixed.idle_connections += routed.idle_connections;
-    fixed.requests_in_flight += routed.requests_in_flight;
-    return fixed;
+    UpstreamPoolStats total = pool_.stats();
+    total += destinations_.stats();
+    return total;
 }
 
 void OutboundListener::close_all() {
@@ -109,6 +99,7 @@ void OutboundListener::on_request(Client& client, HttpRequest&& request, Respons
             destinations_.retire_connections();
         }
         destinations_.set_max_destinations(settings->config.route.max_destinations);
+        if (settings->config.routes_by_receiver()) metrics_.routes_enabled();  // idempotent: a listener may start routing
         pool_settings_ = settings;
     }
     if (settings->config.routes_by_receiver()) return route_request(*settings, client, std::move(request), std::move(writer));
@@ -142,12 +133,14 @@ void OutboundListener::route_request(const OutboundSettings& settings, Client& c
         return refuse_request(metrics_, origin, request, writer, 503, decision.message_type, "Other",
                               "too many destinations in use: every upstream pool has a request in flight");
     }
-    bool discovered = destination.discovered;
-    auto observe = [this, kind, discovered](const UpstreamResult& result) {
+    auto observe = [this, kind, discovered = destination.discovered, key = destination.key()](const UpstreamResult& result) {
         bool route_failed = !result.ok() && result.failure.kind == UpstreamError::route_failed;
-        metrics_.route_lookup(kind, route_failed ? std::string_view(result.failure.reason)
-                                    : discovered ? "secure"
-                                                 : "static");
+        if (route_failed) {
+            metrics_.route_lookup(kind, result.failure.reason);
+            destinations_.forget_if_unused(key);  // a made-up ReceiverID keeps no pool
+            return;
+        }
+        metrics_.route_lookup(kind, !discovered ? "static" : result.ok() ? "secure" : "upstream_failed");
     };
     RelayRoute route{metrics_, *pool, "upstream", observe};
     ProxyHeader host[] = {{"Host", destination.server.to_string()}};

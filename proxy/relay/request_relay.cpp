@@ -32,24 +32,24 @@ void report_failure(ListenerMetrics& metrics, const UpstreamFailure& failure, st
     if (failure.kind == UpstreamError::peer_rejected) {
         return report_handshake(metrics, {HandshakeResult::peer_rejected, 0, peer_name, identity, failure.description});
     }
+    if (failure.kind == UpstreamError::route_failed) {  // the sender's input decides: not a warning
+        return log::info("route_failed", {{"listener", metrics.name()}, {"result", failure.reason},
+                                          {"detail", failure.description}});
+    }
     log::warn("upstream_failed", {{"listener", metrics.name()}, {"peer", peer_name},
                                   {"error", to_string(failure.kind)}, {"detail", failure.description}});
 }
 
-// A receiver the federation's signed zone says does not exist is TS002's UnknownReceiver, answered 200 (ChirpStack
-// v4 reads the Result of 2xx answers only); every other failure is ours: Other, with a 5xx status.
-bool receiver_unknown(const UpstreamFailure& failure) {
-    return failure.kind == UpstreamError::route_failed && failure.reason == "unknown_receiver";
-}
-
-// The partner publishes no usable service: its operator's problem, answered 200 so that ChirpStack v4 logs
-// the description (it discards the body of a non-2xx answer).
-bool no_service(const UpstreamFailure& failure) {
-    return failure.kind == UpstreamError::route_failed && failure.reason == "no_service";
+// A receiver the federation's signed zone says does not exist (UnkownReceiver), or whose published service we
+// cannot use (Other), is the partner's business: answered 200, as ChirpStack v4 reads the Result of 2xx answers
+// only. Every other failure is ours: Other, with a 5xx status.
+bool partner_side_route_failure(const UpstreamFailure& failure) {
+    return failure.kind == UpstreamError::route_failed &&
+           (failure.reason == "unknown_receiver" || failure.reason == "no_service");
 }
 
 int status_for(const UpstreamFailure& failure) {
-    if (receiver_unknown(failure) || no_service(failure)) return 200;
+    if (partner_side_route_failure(failure)) return 200;
     bool timed_out = failure.kind == UpstreamError::timeout || failure.kind == UpstreamError::connect_timeout ||
                      (failure.kind == UpstreamError::route_failed && failure.reason == "timeout");
     return timed_out ? 504 : 502;
@@ -62,7 +62,7 @@ HttpResponse session_error_response(int status, std::string_view problem) {
 }
 
 std::string_view failure_result_code(const UpstreamFailure& failure) {
-    return receiver_unknown(failure) ? "UnkownReceiver" : "Other";  // sic: TS002 1.0 Table 24
+    return failure.kind == UpstreamError::route_failed ? route_failure_result_code(failure.reason) : "Other";
 }
 
 HttpResponse failure_response(const UpstreamFailure& failure, std::string_view request_body,

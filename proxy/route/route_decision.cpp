@@ -1,13 +1,12 @@
 #include "proxy/route/route_decision.hpp"
 
+#include "proxy/lorawan/lorawan_answer.hpp"
 #include "proxy/lorawan/lorawan_message.hpp"
 
 namespace dance::proxy {
 namespace {
 
 using config::StaticRoute;
-
-constexpr std::string_view unknown_receiver = "UnkownReceiver";  // sic: TS002 1.0 Table 24
 
 RouteDecision refuse(RouteDecision decision, int status, std::string_view result_code, std::string_view metric_result,
                      std::string description) {
@@ -20,7 +19,7 @@ RouteDecision malformed(RouteDecision decision, std::string description) {
 }
 
 RouteDecision unknown(RouteDecision decision, std::string description) {
-    return refuse(std::move(decision), 200, unknown_receiver, "unknown_receiver", std::move(description));
+    return refuse(std::move(decision), 200, unknown_receiver_result_code, "unknown_receiver", std::move(description));
 }
 
 RouteDecision routed(RouteDecision decision, config::HostPort server, bool discovered) {

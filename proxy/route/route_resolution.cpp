@@ -48,10 +48,6 @@ bool provably_absent(dns::LookupStatus status) {
     return status == dns::LookupStatus::nxdomain || status == dns::LookupStatus::nodata;
 }
 
-std::string tlsa_owner(const std::string& host, uint16_t port) {
-    return "_" + std::to_string(port) + "._tcp." + host;
-}
-
 }  // namespace
 
 RouteResolution::RouteResolution(dns::TlsaResolver& resolver, RouteDestination destination, Done done)
@@ -125,7 +121,7 @@ void RouteResolution::on_addresses(const dns::AddressResult& result) {
 
 void RouteResolution::look_up_tlsa(const std::string& base) {
     route_.tls_base = base;
-    route_.tlsa_owner = tlsa_owner(base, route_.server.port);
+    route_.tlsa_owner = dns::tlsa_owner_name(base, route_.server.port);
     lookup_ = resolver_.lookup_tlsa(route_.tlsa_owner, [this](const dns::TlsaResult& result) { on_tlsa(result); });
 }
 

@@ -5,6 +5,20 @@
 
 namespace dance::proxy {
 
+UpstreamPoolStats& UpstreamPoolStats::operator+=(const UpstreamPoolStats& other) {
+    requests += other.requests;
+    responses += other.responses;
+    failures += other.failures;
+    connections_opened += other.connections_opened;
+    connect_failures += other.connect_failures;
+    reuses += other.reuses;
+    retries += other.retries;
+    idle_closed += other.idle_closed;
+    idle_connections += other.idle_connections;
+    requests_in_flight += other.requests_in_flight;
+    return *this;
+}
+
 struct UpstreamPool::Pending {
     UpstreamPool* pool = nullptr;
     PendingList::iterator position;

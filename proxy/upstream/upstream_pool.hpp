@@ -41,6 +41,8 @@ struct UpstreamPoolStats {
                                             // authentication expired
     std::size_t idle_connections = 0;       // now
     std::size_t requests_in_flight = 0;     // now
+
+    UpstreamPoolStats& operator+=(const UpstreamPoolStats& other);
 };
 
 class UpstreamPool {

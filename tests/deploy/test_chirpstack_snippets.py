@@ -120,3 +120,25 @@ def test_v4_backend_interfaces_sit_behind_the_inbound_sidecar():
     assert set(auth["sender_ids"]) == set(auth["allow"])
     assert {s["net_id"] for s in chirpstack["roaming"]["servers"]} == \
         {sender for ids in auth["sender_ids"].values() for sender in ids}
+
+
+FEDERATION_SIDECAR = "federation-sidecar.yaml"
+
+
+def test_v4_federation_sends_everything_through_one_routing_listener():
+    chirpstack = toml("chirpstack-v4-federation.toml")
+    listener = sidecar(FEDERATION_SIDECAR)["outbound"][0]
+    assert "upstream" not in listener and listener["route"]["join_eui_suffix"] and listener["route"]["net_id_suffix"]
+    url = outbound_url(FEDERATION_SIDECAR)
+    join_default = chirpstack["join_server"]["default"]
+    roaming_default = chirpstack["roaming"]["default"]
+    assert set(chirpstack["join_server"]) <= V4_JOIN_SERVER and set(join_default) <= V4_DEFAULT
+    assert set(chirpstack["roaming"]) <= V4_ROAMING and set(roaming_default) <= V4_ROAMING_DEFAULT
+    for default in (join_default, roaming_default):
+        assert default["enabled"] is True
+        assert url_parts(default["server"]) == url, "an empty server would make ChirpStack discover by itself"
+        assert not any(default[key] for key in V4_TLS_KEYS)
+    assert not chirpstack["join_server"].get("servers") and not chirpstack["roaming"].get("servers"), \
+        "no per-partner entry: the routing listener finds each partner"
+    backend = chirpstack["backend_interfaces"]
+    assert [i["backend"] for i in sidecar(FEDERATION_SIDECAR)["inbound"]] == [backend["bind"]]

@@ -18,7 +18,8 @@
 //  - a non-secure result carries no records and says why;
 //  - interpret_address_response (the same reply, its A/AAAA records as getdns lists them in
 //    just_address_answers): the chain is `secure` only when every reply was validated (AD bit, or dnssec_status
-//    SECURE), the addresses `secure` only from a secure chain, only valid IP literals, IPv6 first.
+//    SECURE), the addresses `secure` only from a secure chain, only valid IP literals, IPv6 first; their
+//    lifetime is no longer than any record of the answer (CNAMEs included).
 #include <arpa/inet.h>
 #include <getdns/getdns.h>
 #include <getdns/getdns_extra.h>
@@ -216,10 +217,10 @@ dance::dns::GetdnsListPtr address_answers(const getdns_list* replies) {
     return list;
 }
 
-void check_addresses(getdns_dict* response, const getdns_list* replies, Validator validator) {
+void check_addresses(getdns_dict* response, const getdns_list* replies, Validator validator, std::time_t now) {
     auto answers = address_answers(replies);
     getdns_dict_set_list(response, "just_address_answers", answers.get());
-    AddressResult result = interpret_address_response(response, validator);
+    AddressResult result = interpret_address_response(response, validator, now);
     auto context = [&] {
         std::string text = "\n  address result " + std::string(to_string(result.status)) + " \"" + result.detail + "\"";
         for (const auto& address : result.addresses) text += " " + address;
@@ -236,6 +237,14 @@ void check_addresses(getdns_dict* response, const getdns_list* replies, Validato
     }
     bool usable = result.status == LookupStatus::secure || result.status == LookupStatus::insecure;
     FUZZ_CHECK(usable == !result.addresses.empty(), "addresses and status disagree" + context());
+    for (size_t r = 0; usable && r < length_of(replies); ++r) {  // no record of the answer outlived
+        getdns_list* answer = nullptr;
+        getdns_dict_get_list(dict_at(replies, r), "answer", &answer);
+        for (size_t i = 0; i < length_of(answer); ++i) {
+            auto rr_ttl = get_int(dict_at(answer, i), "ttl");
+            FUZZ_CHECK(!rr_ttl || result.ttl <= *rr_ttl, "address lifetime longer than a record's TTL" + context());
+        }
+    }
     FUZZ_CHECK(result.status != LookupStatus::secure || result.chain_status == LookupStatus::secure,
                "secure addresses from an answer that is not" + context());
     if (result.chain_status == LookupStatus::secure) {
@@ -278,6 +287,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const getdns_dict* held_reply = length_of(held_replies) > 0 ? dict_at(held_replies, 0) : nullptr;
 
     check_tlsa(response.get(), held_reply, validator, status, now);
-    check_addresses(response.get(), held_replies, validator);
+    check_addresses(response.get(), held_replies, validator, now);
     return 0;
 }

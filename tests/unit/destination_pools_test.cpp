@@ -119,3 +119,38 @@ TEST_CASE("a pool may be replaced from inside its own answer callback (UpstreamP
     REQUIRE(fixture.loop.run_until([&] { return again.has_value(); }));
     CHECK(again->ok());
 }
+
+TEST_CASE("pools without connections are replaced before pools that keep a partner's connections warm") {
+    Fixture fixture;
+    DestinationPools pools(fixture.loop.base(), 2);
+    UpstreamPool* warm = pools.pool_for("partner", fixture.factory());
+    std::optional<UpstreamResult> result;
+    warm->send(get_request(), [&](UpstreamResult r) { result = std::move(r); });
+    REQUIRE(fixture.loop.run_until([&] { return fixture.backend.held.size() == 1; }));
+    fixture.backend.answer_all();
+    REQUIRE(fixture.loop.run_until([&] { return result.has_value(); }));
+    REQUIRE(warm->stats().idle_connections == 1);
+    pools.pool_for("made-up-1", fixture.factory());   // cold, more recently used than "partner"
+    pools.pool_for("made-up-2", fixture.factory());   // replaces made-up-1, not the older warm pool
+    int made = fixture.pools_made;
+    CHECK(pools.pool_for("partner", fixture.factory()) == warm);
+    CHECK(fixture.pools_made == made);
+}
+
+TEST_CASE("forget_if_unused drops a pool without requests or connections, and only such a pool") {
+    Fixture fixture;
+    DestinationPools pools(fixture.loop.base(), 4);
+    pools.pool_for("failed-route", fixture.factory());
+    pools.forget_if_unused("failed-route");
+    CHECK(pools.size() == 0);
+    UpstreamPool* busy = pools.pool_for("busy", fixture.factory());
+    std::optional<UpstreamResult> result;
+    busy->send(get_request(), [&](UpstreamResult r) { result = std::move(r); });
+    pools.forget_if_unused("busy");
+    CHECK(pools.size() == 1);
+    REQUIRE(fixture.loop.run_until([&] { return fixture.backend.held.size() == 1; }));
+    fixture.backend.answer_all();
+    REQUIRE(fixture.loop.run_until([&] { return result.has_value(); }));
+    pools.forget_if_unused("busy");  // keeps its idle connection
+    CHECK(pools.size() == 1);
+}
