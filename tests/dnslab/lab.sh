@@ -15,8 +15,9 @@
 #                                         (unshare -n as root, unshare -rn otherwise)
 #   lab.sh netns-check                    exit 0 if exec-netns can work here, else print why and exit 1
 # Environment: LAB_BASE_PORT (nsd, unbound, unbound-control on BASE, BASE+1, BASE+2; default: free
-# ports), LAB_JS_PORT (also publish _PORT._tcp.js TLSA for a join server on that port), LAB_DOT=1
-# (same as --dot; the DoT port is BASE+3).
+# ports), LAB_JS_PORT (also publish _PORT._tcp.js TLSA for a join server on that port), LAB_FED_PORT
+# (publish the federation servers' TLSA at _PORT._tcp, see README.md), LAB_DOT=1 (same as --dot; the DoT
+# port is BASE+3).
 set -euo pipefail
 
 LAB_SH=$(readlink -f "${BASH_SOURCE[0]}")
@@ -149,8 +150,10 @@ zone_of_owner() {  # $1: normalised owner
     echo "$INSECURE_ZONE"
   elif [[ $1 == "$LAB_ZONE" || $1 == *".$LAB_ZONE" ]]; then
     echo "$LAB_ZONE"
+  elif [[ $1 == "$FED_ZONE" || $1 == *".$FED_ZONE" ]]; then
+    echo "$FED_ZONE"
   else
-    die "$1 is not in $LAB_ZONE"
+    die "$1 is not in $LAB_ZONE or $FED_ZONE"
   fi
 }
 
@@ -184,8 +187,10 @@ cmd_set_tlsa() {  # $1: dir, $2: owner, $3: rdata, $4: optional TTL
   kill -HUP "$NSD_PID"
   wait_for_dns 10 "$NSD_ADDR" "$NSD_PORT" "$LAB_ZONE" "$serial" || die "nsd did not load serial $serial"
   wait_for_dns 10 "$NSD_ADDR" "$NSD_PORT" "$INSECURE_ZONE" "$serial" || die "nsd did not load serial $serial"
+  wait_for_dns 10 "$NSD_ADDR" "$NSD_PORT" "$FED_ZONE" "$serial" || die "nsd did not load serial $serial"
   record_nsd_workers
   unbound-control -c "$UNBOUND_CONF" flush_zone "$LAB_ZONE" >/dev/null
+  unbound-control -c "$UNBOUND_CONF" flush_zone "$FED_ZONE" >/dev/null
 }
 
 # A private network namespace: root makes one directly (unshare -n); anyone else through a user namespace

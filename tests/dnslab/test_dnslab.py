@@ -23,6 +23,12 @@ SECURE_NAMES = {  # env key of the name -> env key of its expected TLSA rdata (N
     "NAME_PKIX_EE": "TLSA_PKIX_EE", "NAME_PKIX_TA": "TLSA_PKIX_TA", "NAME_PKIX_UNTRUSTED": "TLSA_PKIX_UNTRUSTED",
 }
 BOGUS_NAMES = ["NAME_BOGUS_RDATA", "NAME_BOGUS_SIG", "NAME_EXPIRED"]
+FED_PORT = 4443  # LAB_FED_PORT: the federation servers' TLSA at _4443._tcp
+FED_SECURE_ADDRESSES = {  # ReceiverID name -> (address key, CNAME target key or None)
+    "NAME_FED_JS1": ("FED_ADDR_JS1", None), "NAME_FED_JS2": ("FED_ADDR_JS2", "NAME_FED_JS2_TARGET"),
+    "NAME_FED_HNS": ("FED_ADDR_HNS", None),
+}
+FED_TLSA_OWNERS = ["NAME_FED_JS1", "NAME_FED_JS2_TARGET", "NAME_FED_HNS", "NAME_FED_INSECURE", "NAME_FED_BOGUS"]
 
 
 class Reply:
@@ -69,7 +75,7 @@ def wait_for_no_processes(directory):
 @pytest.fixture(scope="module")
 def lab():
     started = time.monotonic()
-    with DnsLab() as running:
+    with DnsLab(fed_port=FED_PORT) as running:
         print(f"lab started in {time.monotonic() - started:.2f} s")
         yield running
 
@@ -112,6 +118,72 @@ def test_nxdomain_and_nodata_are_proven(lab):
     assert nxdomain.rcode == "NXDOMAIN" and "ad" in nxdomain.flags
     nodata = ask(lab.UNBOUND_PORT, lab.NAME_NODATA)
     assert nodata.rcode == "NOERROR" and "ad" in nodata.flags and nodata.records == []
+
+
+def ts002_join_eui_name(join_eui, suffix):
+    return ".".join(reversed(join_eui.lower())) + "." + suffix
+
+
+def test_federation_names_are_the_ts002_names_of_their_receiver_ids(lab):
+    for key in ("JS1", "JS2", "INSECURE", "BOGUS", "NXDOMAIN", "NODATA"):
+        assert lab.env[f"NAME_FED_{key}"] == ts002_join_eui_name(lab.env[f"FED_JOIN_EUI_{key}"],
+                                                                  lab.FED_JOIN_EUI_SUFFIX)
+    assert lab.NAME_FED_JS1 == f"1.0.2.0.3.0.4.0.5.0.6.0.7.0.8.0.joineuis.{lab.LAB_ZONE}"
+    assert lab.NAME_FED_HNS == f"00050a.netids.{lab.LAB_ZONE}"
+    assert lab.NAME_FED_JS2_TARGET.endswith("." + lab.FED_ZONE) and lab.FED_ZONE != lab.LAB_ZONE
+
+
+@pytest.mark.parametrize("name_key,expected", FED_SECURE_ADDRESSES.items())
+def test_federation_names_have_secure_addresses(lab, name_key, expected):
+    address_key, target_key = expected
+    reply = ask(lab.UNBOUND_PORT, lab.env[name_key], "A")
+    assert reply.rcode == "NOERROR" and "ad" in reply.flags
+    assert reply.rdata("A") == [lab.env[address_key]]
+    assert reply.rdata("CNAME") == ([lab.env[target_key] + "."] if target_key else [])
+
+
+@pytest.mark.parametrize("owner_key", FED_TLSA_OWNERS)
+def test_federation_servers_have_secure_tlsa_at_the_test_port(lab, owner_key):
+    reply = ask(lab.UNBOUND_PORT, f"_{FED_PORT}._tcp.{lab.env[owner_key]}")
+    assert reply.rcode == "NOERROR" and "ad" in reply.flags
+    assert reply.rdata("TLSA") == [lab.TLSA_JS]
+
+
+def test_federation_cname_owner_has_no_tlsa_of_its_own(lab):
+    # RFC 7671 §7: JS2's TLSA is at the CNAME target; the original name's is securely absent.
+    reply = ask(lab.UNBOUND_PORT, f"_{FED_PORT}._tcp.{lab.NAME_FED_JS2}")
+    assert reply.rcode == "NXDOMAIN" and "ad" in reply.flags
+
+
+def test_federation_name_into_the_unsigned_child_is_insecure(lab):
+    reply = ask(lab.UNBOUND_PORT, lab.NAME_FED_INSECURE, "A")
+    assert reply.rcode == "NOERROR" and "ad" not in reply.flags
+    assert reply.rdata("CNAME") == [lab.NAME_FED_INSECURE_TARGET + "."]
+    assert reply.rdata("A") == [lab.FED_ADDR_JS1]
+
+
+def test_federation_bogus_address_fails_validation_but_exists(lab):
+    assert ask(lab.UNBOUND_PORT, lab.NAME_FED_BOGUS, "A").rcode == "SERVFAIL"
+    unchecked = ask(lab.UNBOUND_PORT, lab.NAME_FED_BOGUS, "A", "-o", "CD")
+    assert unchecked.rcode == "NOERROR" and unchecked.rdata("A") == [lab.FED_ADDR_JS1]
+
+
+def test_federation_missing_receivers_are_proven_absent(lab):
+    nxdomain = ask(lab.UNBOUND_PORT, lab.NAME_FED_NXDOMAIN, "A")
+    assert nxdomain.rcode == "NXDOMAIN" and "ad" in nxdomain.flags
+    nodata = ask(lab.UNBOUND_PORT, lab.NAME_FED_NODATA, "A")
+    assert nodata.rcode == "NOERROR" and "ad" in nodata.flags and nodata.records == []
+    assert "ad" in ask(lab.UNBOUND_PORT, lab.NAME_FED_NODATA, "TXT").flags
+
+
+def test_set_tlsa_writes_in_the_second_signed_zone(lab):
+    owner = f"_8443._tcp.{lab.NAME_FED_JS2_TARGET}"
+    lab.set_tlsa(owner, lab.TLSA_OTHER)
+    reply = ask(lab.UNBOUND_PORT, owner)
+    assert "ad" in reply.flags and reply.rdata("TLSA") == [lab.TLSA_OTHER]
+    lab.set_tlsa(owner, "")
+    assert ask(lab.UNBOUND_PORT, owner).rcode == "NXDOMAIN"
+    assert ask(lab.UNBOUND_PORT, lab.NAME_FED_BOGUS, "A").rcode == "SERVFAIL"  # still bogus after re-signing
 
 
 def test_refused_name_gets_a_resolver_error(lab):
@@ -251,6 +323,9 @@ test "$LAB_ZONE" = example.lab && test "$NSD_PORT" = 53 && test "$ROOT_SERVERS" 
 drill -D -p 53 . SOA @127.0.0.1 | grep -q 'rcode: NOERROR'
 drill -D -p "$UNBOUND_PORT" "$NAME_NS_A" TLSA @127.0.0.1 | grep -q 'flags: qr rd ra ad'
 drill -D -p "$UNBOUND_PORT" "$NAME_EXPIRED" TLSA @127.0.0.1 | grep -q 'rcode: SERVFAIL'
+drill -D -p "$UNBOUND_PORT" "$NAME_FED_JS2" A @127.0.0.1 | grep -q 'flags: qr rd ra ad'
+drill -D -p "$UNBOUND_PORT" "$NAME_FED_JS2" A @127.0.0.1 | grep -q "$FED_ADDR_JS2"
+drill -D -p "$UNBOUND_PORT" "$NAME_FED_BOGUS" A @127.0.0.1 | grep -q 'rcode: SERVFAIL'
 echo netns-ok
 """
 

@@ -29,10 +29,13 @@ LAB_SH = pathlib.Path(__file__).resolve().parent.parent / "dnslab" / "lab.sh"
 class DnsLab:
     """netns=True only inside a private network namespace (unshare -rn): nsd then serves on port 53."""
 
-    def __init__(self, netns=False, base_port=None, js_port=None):
+    def __init__(self, netns=False, base_port=None, js_port=None, fed_port=None):
+        """js_port: also publish _<js_port>._tcp.js.<zone> TLSA (LAB_JS_PORT); fed_port: publish the federation
+        servers' TLSA at _<fed_port>._tcp (LAB_FED_PORT, tests/dnslab/README.md)."""
         self.netns = netns
         self.base_port = base_port
         self.js_port = js_port
+        self.fed_port = fed_port
         self.dir = None
         self.env = {}
         self.restarted_unbound = None  # the Popen of an unbound started again by start_unbound()
@@ -45,6 +48,8 @@ class DnsLab:
             environment["LAB_BASE_PORT"] = str(self.base_port)
         if self.js_port:
             environment["LAB_JS_PORT"] = str(self.js_port)
+        if self.fed_port:
+            environment["LAB_FED_PORT"] = str(self.fed_port)
         atexit.register(self.stop)
         result = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
         if result.returncode != 0:

@@ -27,6 +27,42 @@ define_names() {
   NAME_REFUSED=_ns-client.refused.$LAB_ZONE  # unbound answers REFUSED (local-zone refuse)
   INSECURE_ZONE=insecure.$LAB_ZONE
   NAME_INSECURE=_ns-client.$INSECURE_ZONE
+  define_federation_names
+}
+
+# Federation (issue #16): TS002 1.0 §19.1 names of ReceiverIDs under joineuis.<zone> / netids.<zone>, and a
+# second signed zone, operator-b.<tld>, that a JoinEUI name points into by CNAME. The addresses are loopback
+# aliases a test listens on; the failure cases point at JS1's address so a wrong connection would show there.
+define_federation_names() {
+  FED_JOIN_EUI_SUFFIX=joineuis.$LAB_ZONE
+  FED_NET_ID_SUFFIX=netids.$LAB_ZONE
+  FED_ZONE=operator-b.$LAB_TLD
+  FED_ADDR_JS1=127.0.0.21
+  FED_ADDR_JS2=127.0.0.22
+  FED_ADDR_HNS=127.0.0.23
+  FED_JOIN_EUI_JS1=0807060504030201        # A FED_ADDR_JS1 (the golden JoinReq's JoinEUI)
+  FED_JOIN_EUI_JS2=70b3d57ed0000002        # CNAME -> js.operator-b.<tld>, A FED_ADDR_JS2
+  FED_JOIN_EUI_INSECURE=70b3d57ed0000003   # CNAME -> js.insecure.<zone> (unsigned child), A FED_ADDR_JS1
+  FED_JOIN_EUI_BOGUS=70b3d57ed0000004      # A changed after signing (to FED_ADDR_JS1)
+  FED_JOIN_EUI_NXDOMAIN=70b3d57ed0000005   # no such name
+  FED_JOIN_EUI_NODATA=70b3d57ed0000006     # the name exists with a TXT record only
+  FED_NET_ID_HNS=00050a                    # A FED_ADDR_HNS
+  NAME_FED_JS1=$(join_eui_name "$FED_JOIN_EUI_JS1")
+  NAME_FED_JS2=$(join_eui_name "$FED_JOIN_EUI_JS2")
+  NAME_FED_JS2_TARGET=js.$FED_ZONE
+  NAME_FED_INSECURE=$(join_eui_name "$FED_JOIN_EUI_INSECURE")
+  NAME_FED_INSECURE_TARGET=js.$INSECURE_ZONE
+  NAME_FED_BOGUS=$(join_eui_name "$FED_JOIN_EUI_BOGUS")
+  NAME_FED_NXDOMAIN=$(join_eui_name "$FED_JOIN_EUI_NXDOMAIN")
+  NAME_FED_NODATA=$(join_eui_name "$FED_JOIN_EUI_NODATA")
+  NAME_FED_HNS=$FED_NET_ID_HNS.$FED_NET_ID_SUFFIX
+}
+
+# TS002 1.0 §19.1: the JoinEUI's 16 nibbles, low-order first, one label each, then the suffix.
+join_eui_name() {  # $1: 16 lower-case hex digits
+  local eui=$1 name="" i
+  for ((i = ${#eui} - 1; i >= 0; i--)); do name+="${eui:i:1}."; done
+  echo "$name$FED_JOIN_EUI_SUFFIX"
 }
 
 # Association data for the names above; needs the PKI. One process computes them all.

@@ -30,12 +30,13 @@ server:
 remote-control:
   control-enable: no
 END
-  for zone in root tld example insecure; do
+  for zone in root tld example insecure operator-b; do
     case $zone in
       root) file=. ;;
       tld) file=$LAB_TLD ;;
       example) file=$LAB_ZONE ;;
       insecure) file=$INSECURE_ZONE ;;
+      operator-b) file=$FED_ZONE ;;
     esac
     printf 'zone:\n  name: "%s"\n  zonefile: "%s/%s.zone"\n' "$file" "$ZONES_DIR" "$zone" >>"$LAB_DIR/nsd.conf"
   done
@@ -84,7 +85,7 @@ remote-control:
   control-use-cert: no
 END
   ((LAB_DOT)) && write_unbound_dot_listener
-  for zone in . "$LAB_TLD." "$LAB_ZONE." "$INSECURE_ZONE."; do
+  for zone in . "$LAB_TLD." "$LAB_ZONE." "$INSECURE_ZONE." "$FED_ZONE."; do
     printf 'stub-zone:\n  name: "%s"\n  stub-addr: %s@%s\n' "$zone" "$NSD_ADDR" "$NSD_PORT" >>"$UNBOUND_CONF"
   done
 }
@@ -132,6 +133,7 @@ owns_port() {  # $1: pid, $2: u (UDP) or t (TCP listener), $3: port
 
 wait_for_servers() {  # $1: serial nsd must serve
   wait_for_dns --pid "$(cat "$PIDS_DIR/nsd")" 10 "$NSD_ADDR" "$NSD_PORT" "$LAB_ZONE" "$1" || return 1
+  wait_for_dns --pid "$(cat "$PIDS_DIR/nsd")" 10 "$NSD_ADDR" "$NSD_PORT" "$FED_ZONE" "$1" || return 1
   wait_for_dns --pid "$(cat "$PIDS_DIR/unbound")" 10 "$UNBOUND_ADDR" "$UNBOUND_PORT" . || return 1
   # Another lab on the same ports would have answered too: the sockets must be ours.
   owns_port "$(cat "$PIDS_DIR/nsd")" u "$NSD_PORT" || return 1

@@ -1,4 +1,5 @@
-# Zone files for the fake root, the TLD and example.<tld> (all signed) plus the unsigned insecure child.
+# Zone files for the fake root, the TLD, example.<tld> and operator-b.<tld> (all signed) plus the unsigned
+# insecure child.
 # The TLSA RRsets live in $ZONES_DIR/<zone>.tlsa ("owner. ttl rdata" lines) so set-tlsa can edit them.
 
 readonly SOA_TIMERS="3600 600 86400 300"
@@ -6,7 +7,7 @@ readonly SOA_TIMERS="3600 600 86400 300"
 make_dnssec_keys() {
   mkdir -p "$KEYS_DIR"
   local zone
-  for zone in . "$LAB_TLD." "$LAB_ZONE."; do
+  for zone in . "$LAB_TLD." "$LAB_ZONE." "$FED_ZONE."; do
     (cd "$KEYS_DIR" && ldns-keygen -a ECDSAP256SHA256 -k "$zone" >"key-for-${zone%.}.name") &
   done
   wait
@@ -51,6 +52,9 @@ ns1.$LAB_TLD. 3600 IN A 127.0.0.1
 $LAB_ZONE. 3600 IN NS ns1.$LAB_ZONE.
 ns1.$LAB_ZONE. 3600 IN A 127.0.0.1
 $(ds_of "$LAB_ZONE")
+$FED_ZONE. 3600 IN NS ns1.$FED_ZONE.
+ns1.$FED_ZONE. 3600 IN A 127.0.0.1
+$(ds_of "$FED_ZONE")
 END
 }
 
@@ -69,7 +73,32 @@ $NAME_JS. 300 IN AAAA ::1
 $NAME_NODATA. 300 IN A 127.0.0.1
 $INSECURE_ZONE. 300 IN NS ns1.$INSECURE_ZONE.
 ns1.$INSECURE_ZONE. 300 IN A 127.0.0.1
+$(write_federation_records)
 $(tlsa_lines "$LAB_ZONE")
+END
+}
+
+# The ReceiverID names (names.sh, define_federation_names) in example.<tld>. The bogus name is signed with
+# FED_BOGUS_SIGNED_ADDR; tamper_example_zone then changes its A to FED_ADDR_JS1.
+readonly FED_BOGUS_SIGNED_ADDR=127.0.0.121
+write_federation_records() {
+  cat <<END
+$NAME_FED_JS1. 300 IN A $FED_ADDR_JS1
+$NAME_FED_JS2. 300 IN CNAME $NAME_FED_JS2_TARGET.
+$NAME_FED_INSECURE. 300 IN CNAME $NAME_FED_INSECURE_TARGET.
+$NAME_FED_BOGUS. 300 IN A $FED_BOGUS_SIGNED_ADDR
+$NAME_FED_NODATA. 300 IN TXT "a JoinEUI name without address"
+$NAME_FED_HNS. 300 IN A $FED_ADDR_HNS
+END
+}
+
+write_fed_zone_source() {  # $1: serial; operator-b.<tld>, the zone JS2's name points into
+  cat <<END
+$FED_ZONE. 300 IN SOA ns1.$FED_ZONE. hostmaster.$FED_ZONE. $1 $SOA_TIMERS
+$FED_ZONE. 300 IN NS ns1.$FED_ZONE.
+ns1.$FED_ZONE. 300 IN A 127.0.0.1
+$NAME_FED_JS2_TARGET. 300 IN A $FED_ADDR_JS2
+$(tlsa_lines "$FED_ZONE")
 END
 }
 
@@ -78,6 +107,7 @@ write_insecure_zone() {  # $1: serial; unsigned on purpose, and no DS in the par
 $INSECURE_ZONE. 300 IN SOA ns1.$INSECURE_ZONE. hostmaster.$INSECURE_ZONE. $1 $SOA_TIMERS
 $INSECURE_ZONE. 300 IN NS ns1.$INSECURE_ZONE.
 ns1.$INSECURE_ZONE. 300 IN A 127.0.0.1
+$NAME_FED_INSECURE_TARGET. 300 IN A $FED_ADDR_JS1
 $(tlsa_lines "$INSECURE_ZONE")
 END
 }
@@ -110,6 +140,14 @@ END
     echo "_$LAB_JS_PORT._tcp.$NAME_JS. 300 $TLSA_JS" >>"$ZONES_DIR/$LAB_ZONE.tlsa"
   fi
   echo "$NAME_INSECURE. 300 $TLSA_NS_A" >"$ZONES_DIR/$INSECURE_ZONE.tlsa"
+  : >"$ZONES_DIR/$FED_ZONE.tlsa"
+  if [[ -n ${LAB_FED_PORT:-} ]]; then  # the federation servers' TLSA (js.pem), RFC 7671 §7: JS2's at the target
+    local owner
+    for owner in "$NAME_FED_JS1" "$NAME_FED_HNS" "$NAME_FED_INSECURE" "$NAME_FED_BOGUS"; do
+      echo "_$LAB_FED_PORT._tcp.$owner. 300 $TLSA_JS" >>"$ZONES_DIR/$LAB_ZONE.tlsa"
+    done
+    echo "_$LAB_FED_PORT._tcp.$NAME_FED_JS2_TARGET. 300 $TLSA_JS" >>"$ZONES_DIR/$FED_ZONE.tlsa"
+  fi
 }
 
 # $1: source, $2: output, $3: zone without trailing dot, $4 $5: validity offsets (date -d syntax).
@@ -118,10 +156,11 @@ sign_zone() {
     || die "ldns-signzone failed for '$3.'"
 }
 
-# Breaks the three bogus names after signing: changed rdata, a flipped signature byte, and a
-# genuine signature whose validity ended (taken from a signing run in the past).
+# Breaks the bogus names after signing: changed rdata, a flipped signature byte, a genuine signature
+# whose validity ended (taken from a signing run in the past), and the federation's bogus A record.
 tamper_example_zone() {  # $1: signed zone, $2: signed zone from the expired run, $3: output
-  awk -v rdata="$NAME_BOGUS_RDATA." -v sig="$NAME_BOGUS_SIG." -v expired="$NAME_EXPIRED." '
+  awk -v rdata="$NAME_BOGUS_RDATA." -v sig="$NAME_BOGUS_SIG." -v expired="$NAME_EXPIRED." \
+      -v fed_bogus="$NAME_FED_BOGUS." -v fed_addr="$FED_ADDR_JS1" '
     FNR == NR {
       if ($1 == expired && $4 == "RRSIG" && $5 == "TLSA") old_sig = $0
       next
@@ -129,6 +168,7 @@ tamper_example_zone() {  # $1: signed zone, $2: signed zone from the expired run
     $1 == rdata && $4 == "TLSA" {
       $NF = (substr($NF, 1, 1) == "0" ? "1" : "0") substr($NF, 2)
     }
+    $1 == fed_bogus && $4 == "A" { $NF = fed_addr }
     $1 == sig && $4 == "RRSIG" && $5 == "TLSA" {
       c = substr($NF, 20, 1)
       $NF = substr($NF, 1, 19) (c == "A" ? "B" : "A") substr($NF, 21)
@@ -148,14 +188,16 @@ build_zones() {
   write_tld_source >"$z/tld.src"
   write_example_source "$serial" >"$z/example.src"
   write_insecure_zone "$serial" >"$z/insecure.zone.new"
+  write_fed_zone_source "$serial" >"$z/operator-b.src"
   sign_zone "$z/root.src" "$z/root.zone.new" "" "-1 hour" "+30 days" &
   sign_zone "$z/tld.src" "$z/tld.zone.new" "$LAB_TLD" "-1 hour" "+30 days" &
   sign_zone "$z/example.src" "$z/example.signed" "$LAB_ZONE" "-1 hour" "+30 days" &
   sign_zone "$z/example.src" "$z/example.expired-run" "$LAB_ZONE" "-40 days" "-10 days" &
+  sign_zone "$z/operator-b.src" "$z/operator-b.zone.new" "$FED_ZONE" "-1 hour" "+30 days" &
   wait
   tamper_example_zone "$z/example.signed" "$z/example.expired-run" "$z/example.zone.new"
   local name
-  for name in root tld example insecure; do
+  for name in root tld example insecure operator-b; do
     [[ -s $z/$name.zone.new ]] || die "zone $name was not built"
     publish_zone_file "$z/$name.zone.new" "$z/$name.zone"
   done
