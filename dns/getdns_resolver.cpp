@@ -174,10 +174,15 @@ public:
         return handle(waiter.id);
     }
 
+    bool looks_up_records() const { return config_.mode != config::DnsMode::validate; }
+
     PendingLookupPtr lookup_records(std::string_view name, uint16_t rrtype, RecordSetCallback callback) {
         Waiter& waiter = add_waiter();
         waiter.on_records = std::move(callback);
-        if (std::string reason = why_invalid_name(name); !reason.empty()) {
+        if (!looks_up_records()) {
+            waiter.ready_direct = direct_failure(waiter, LookupStatus::error, "NAPTR/SRV lookups are off in validate mode");
+            arm(waiter, std::chrono::milliseconds(0));
+        } else if (std::string reason = why_invalid_name(name); !reason.empty()) {
             waiter.ready_direct = direct_failure(waiter, LookupStatus::error, "invalid name: " + reason);
             arm(waiter, std::chrono::milliseconds(0));
         } else if (rrtype != GETDNS_RRTYPE_NAPTR && rrtype != GETDNS_RRTYPE_SRV) {
@@ -443,6 +448,7 @@ public:
     PendingLookupPtr lookup_records(std::string_view name, uint16_t rrtype, RecordSetCallback callback) override {
         return core_->lookup_records(name, rrtype, std::move(callback));
     }
+    bool looks_up_records() const override { return core_->looks_up_records(); }
 
 private:
     std::shared_ptr<ResolverCore> core_;

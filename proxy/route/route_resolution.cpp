@@ -52,6 +52,13 @@ bool provably_absent(dns::LookupStatus status) {
 
 RouteResolution::RouteResolution(dns::TlsaResolver& resolver, RouteDestination destination, Done done)
     : resolver_(resolver), destination_(std::move(destination)), done_(std::move(done)) {
+    if (!resolver_.looks_up_records()) {
+        route_.chain.push_back({"NAPTR", destination_.server.host, "not_queried", 0, {},
+                                "dns mode validate: NAPTR/SRV are not looked up (getdns 1.6 aborts validating NAPTR); "
+                                "the name's own addresses are used"});
+        look_up_addresses(destination_.server);
+        return;
+    }
     lookup_ = resolver_.lookup_records(destination_.server.host, rrtype_naptr,
                                        [this](const dns::RecordSetResult& result) { on_naptr(result); });
 }

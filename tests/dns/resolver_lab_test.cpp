@@ -530,6 +530,50 @@ TEST_CASE("address answers carry the DNSSEC state of the whole chain, also for a
     }
 }
 
+TEST_CASE("NAPTR and SRV: parsed and classified like TLSA in trust-ad and recursive, not looked up in validate") {
+    for (DnsMode mode : test::lab_modes()) {
+        std::string mode_label = test::mode_name(mode);
+        CAPTURE(mode_label);
+        Harness harness(test::lab_config(mode));
+        auto records = [&](const std::string& name, uint16_t type) {
+            std::optional<RecordSetResult> result;
+            auto pending = harness.resolver->lookup_records(name, type, [&](const RecordSetResult& answer) { result = answer; });
+            CHECK_FALSE(result);
+            REQUIRE(harness.loop.run_until([&] { return result.has_value(); }));
+            return *result;
+        };
+        if (mode == DnsMode::validate) {
+            CHECK_FALSE(harness.resolver->looks_up_records());
+            CHECK(records(lab("NAME_FED_SRV"), 35).status == LookupStatus::error);
+            continue;
+        }
+        REQUIRE(harness.resolver->looks_up_records());
+        RecordSetResult naptr = records(lab("NAME_FED_SRV"), 35);
+        CAPTURE(naptr.detail);
+        REQUIRE(naptr.status == LookupStatus::secure);
+        REQUIRE(naptr.naptr.size() == 2);
+        bool found_lwns = false;
+        for (const auto& record : naptr.naptr) {
+            if (record.service != "LWNS") continue;
+            found_lwns = true;
+            CHECK(record.flags == "S");
+            CHECK(record.order == 50);
+            CHECK(record.replacement == "_lwns._tcp." + lab("NAME_FED_SRV_TARGET"));
+        }
+        CHECK(found_lwns);
+        CHECK(naptr.ttl > 0);
+        CHECK(naptr.ttl <= 300);
+        RecordSetResult srv = records("_lwns._tcp." + lab("NAME_FED_SRV_TARGET"), 33);
+        REQUIRE(srv.status == LookupStatus::secure);
+        REQUIRE(srv.srv.size() == 1);
+        CHECK(srv.srv[0].target == lab("NAME_FED_SRV_TARGET"));
+        CHECK(records(lab("NAME_FED_JS1"), 35).status == LookupStatus::nodata);
+        CHECK(records(lab("NAME_FED_NXDOMAIN"), 35).status == LookupStatus::nxdomain);
+        CHECK(records(lab("NAME_FED_INSECURE"), 35).status == LookupStatus::insecure);
+        CHECK(records(lab("NAME_FED_JS1"), 1).status == LookupStatus::error);  // only NAPTR and SRV
+    }
+}
+
 TEST_CASE("invalid names fail without a query and without a synchronous callback") {
     Harness harness(test::lab_config(test::lab_modes().front()));
     bool called = false;

@@ -47,6 +47,9 @@ define_federation_names() {
   FED_JOIN_EUI_NXDOMAIN=70b3d57ed0000005   # no such name
   FED_JOIN_EUI_NODATA=70b3d57ed0000006     # the name exists with a TXT record only
   FED_NET_ID_HNS=00050a                    # A FED_ADDR_HNS
+  FED_JOIN_EUI_SRV=70b3d57ed0000007        # NAPTR "S" "LWNS" -> SRV LAB_FED_PORT srv-js.<zone> (A FED_ADDR_JS1)
+  FED_JOIN_EUI_NO_SERVICE=70b3d57ed0000008 # NAPTR with plain-HTTP "LWN" only: no usable service
+  FED_JOIN_EUI_SRV_DOT=70b3d57ed0000009    # NAPTR "S" "LWNS" -> SRV target ".": service not available
   NAME_FED_JS1=$(join_eui_name "$FED_JOIN_EUI_JS1")
   NAME_FED_JS2=$(join_eui_name "$FED_JOIN_EUI_JS2")
   NAME_FED_JS2_TARGET=js.$FED_ZONE
@@ -56,6 +59,10 @@ define_federation_names() {
   NAME_FED_NXDOMAIN=$(join_eui_name "$FED_JOIN_EUI_NXDOMAIN")
   NAME_FED_NODATA=$(join_eui_name "$FED_JOIN_EUI_NODATA")
   NAME_FED_HNS=$FED_NET_ID_HNS.$FED_NET_ID_SUFFIX
+  NAME_FED_SRV=$(join_eui_name "$FED_JOIN_EUI_SRV")
+  NAME_FED_SRV_TARGET=srv-js.$LAB_ZONE
+  NAME_FED_NO_SERVICE=$(join_eui_name "$FED_JOIN_EUI_NO_SERVICE")
+  NAME_FED_SRV_DOT=$(join_eui_name "$FED_JOIN_EUI_SRV_DOT")
 }
 
 # TS002 1.0 §19.1: the JoinEUI's 16 nibbles, low-order first, one label each, then the suffix.

@@ -89,6 +89,13 @@ $NAME_FED_INSECURE. 300 IN CNAME $NAME_FED_INSECURE_TARGET.
 $NAME_FED_BOGUS. 300 IN A $FED_BOGUS_SIGNED_ADDR
 $NAME_FED_NODATA. 300 IN TXT "a JoinEUI name without address"
 $NAME_FED_HNS. 300 IN A $FED_ADDR_HNS
+$NAME_FED_SRV. 300 IN NAPTR 10 10 "S" "LWN" "" _lwn._tcp.plain-http.$LAB_ZONE.
+$NAME_FED_SRV. 300 IN NAPTR 50 50 "S" "LWNS" "" _lwns._tcp.$NAME_FED_SRV_TARGET.
+_lwns._tcp.$NAME_FED_SRV_TARGET. 300 IN SRV 0 1 ${LAB_FED_PORT:-443} $NAME_FED_SRV_TARGET.
+$NAME_FED_SRV_TARGET. 300 IN A $FED_ADDR_JS1
+$NAME_FED_NO_SERVICE. 300 IN NAPTR 10 10 "S" "LWN" "" _lwn._tcp.plain-http.$LAB_ZONE.
+$NAME_FED_SRV_DOT. 300 IN NAPTR 50 50 "S" "LWNS" "" _lwns._tcp.none.$LAB_ZONE.
+_lwns._tcp.none.$LAB_ZONE. 300 IN SRV 0 0 0 .
 END
 }
 
@@ -143,7 +150,7 @@ END
   : >"$ZONES_DIR/$FED_ZONE.tlsa"
   if [[ -n ${LAB_FED_PORT:-} ]]; then  # the federation servers' TLSA (js.pem), RFC 7671 §7: JS2's at the target
     local owner
-    for owner in "$NAME_FED_JS1" "$NAME_FED_HNS" "$NAME_FED_INSECURE" "$NAME_FED_BOGUS"; do
+    for owner in "$NAME_FED_JS1" "$NAME_FED_HNS" "$NAME_FED_INSECURE" "$NAME_FED_BOGUS" "$NAME_FED_SRV_TARGET"; do
       echo "_$LAB_FED_PORT._tcp.$owner. 300 $TLSA_JS" >>"$ZONES_DIR/$LAB_ZONE.tlsa"
     done
     echo "_$LAB_FED_PORT._tcp.$NAME_FED_JS2_TARGET. 300 $TLSA_JS" >>"$ZONES_DIR/$FED_ZONE.tlsa"
