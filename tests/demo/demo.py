@@ -8,7 +8,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "integration"))
 
 from lab import DnsLab  # noqa: E402
-from processes import JoinServer, Sidecar, binary, free_port  # noqa: E402
+from processes import GOLDEN_JOINREQ, JoinServer, Sidecar, binary, free_port, parse_metrics, post  # noqa: E402
 
 
 def title(text):
@@ -31,11 +31,54 @@ def probe(lab, port, cert, key, client_id):
     return result.returncode
 
 
+def federation_step(lab, dns, join_server, fed_port):
+    """Two Join Servers found by DNS from the JoinEUI, through one outbound listener with no per-partner config."""
+    title("Two partners, zero config: one routing outbound listener finds each Join Server by its JoinEUI")
+    partners = []
+    for name, address in (("js1", lab.FED_ADDR_JS1), ("js2", lab.FED_ADDR_JS2)):
+        partners.append(Sidecar({"log": {"level": "warn", "format": "json"}, "dns": dns, "inbound": [{
+            "name": name, "listen": f"{address}:{fed_port}", "backend": f"127.0.0.1:{join_server.port}",
+            "tls": {"cert": str(lab.pki("js.pem")), "key": str(lab.pki("js.key"))},
+            "client_auth": {"mode": "require", "allow": [lab.NAME_NS_A]}}]}, name=f"inbound-{name}"))
+        print(f"    partner {name}: inbound sidecar on {address}:{fed_port}")
+    port = free_port()
+    router = Sidecar({"log": {"level": "warn", "format": "json"}, "dns": dns, "outbound": [{
+        "name": "federation", "listen": f"127.0.0.1:{port}", "server_auth": "dane",
+        "route": {"join_eui_suffix": lab.FED_JOIN_EUI_SUFFIX, "net_id_suffix": lab.FED_NET_ID_SUFFIX, "port": fed_port},
+        "tls": {"cert": str(lab.pki("ns-a.pem")), "key": str(lab.pki("ns-a.key")), "client_id": lab.NAME_NS_A}}]},
+        name="outbound-federation")
+    print(f"    routing outbound sidecar on 127.0.0.1:{port}: route by ReceiverID under {lab.FED_JOIN_EUI_SUFFIX}")
+    try:
+        for join_eui, how in ((lab.FED_JOIN_EUI_JS1, "A record"), (lab.FED_JOIN_EUI_JS2, "CNAME into another signed zone"),
+                              (lab.FED_JOIN_EUI_SRV, "NAPTR LWNS -> SRV"), (lab.FED_JOIN_EUI_NXDOMAIN, "no such name"),
+                              (lab.FED_JOIN_EUI_INSECURE, "unsigned zone")):
+            result = subprocess.run([binary("DANCE_SIDECAR", "cli/dance-sidecar"), "resolve", "-c", str(router.config_path),
+                                     "--route", join_eui], capture_output=True, text=True, timeout=30)
+            line = json.loads(result.stdout)
+            print(f"    resolve --route {join_eui} ({how}): {line['status']}"
+                  + (f", server {line.get('sni')}" if line.get("sni") else f", answer {line.get('result_code')}"))
+            body = json.loads(GOLDEN_JOINREQ)
+            body["ReceiverID"] = join_eui
+            status, answer = post(port, json.dumps(body))
+            code = answer.get("Result", {}).get("ResultCode") if isinstance(answer, dict) else answer
+            print(f"      JoinReq -> HTTP {status}, ResultCode {code}")
+        for partner in partners:
+            served = sum(value for (name, labels), value in parse_metrics(partner.metrics_text()).items()
+                         if name == "dance_requests_total" and ("code", "200") in labels)
+            print(f"    {partner.name}: {int(served)} request(s) served")
+        metric_lines(router, "dance_route_lookups_total")
+    finally:
+        router.stop()
+        for partner in partners:
+            partner.stop()
+
+
 def main():
     keep = "--keep" in sys.argv
     inbound_port = free_port()
+    fed_port = free_port()
     title("Starting the DNSSEC lab: nsd (fake root, test., example.test., all signed) + validating unbound")
-    with DnsLab(js_port=inbound_port) as lab:
+    with DnsLab(js_port=inbound_port, fed_port=fed_port) as lab:
         print(f"    unbound on 127.0.0.1:{lab.UNBOUND_PORT}, zone {lab.LAB_ZONE}")
         dns = {"mode": "trust-ad", "resolvers": [f"127.0.0.1:{lab.UNBOUND_PORT}"]}
         join_server = JoinServer()
@@ -75,6 +118,7 @@ def main():
             title("Metrics (non-zero lines)")
             metric_lines(outbound, "dance_handshakes_total", "dance_requests_total", "dance_lorawan_messages_total")
             metric_lines(inbound, "dance_handshakes_total", "dance_requests_total", "dance_tlsa_lookups_total")
+            federation_step(lab, dns, join_server, fed_port)
             if keep:
                 title("--keep: everything stays up; Ctrl-C to stop")
                 print(f"    curl -s -X POST --data-binary @body.json http://127.0.0.1:{outbound_port}/api")

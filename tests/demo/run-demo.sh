@@ -2,7 +2,9 @@
 # The whole mission in one command: installs what is needed, builds dance-sidecar, starts a local DNSSEC
 # lab (nsd + validating unbound), a LoRaWAN join server behind an inbound sidecar and an outbound sidecar
 # in front of it, sends a JoinReq through the chain and shows what each side saw. Then an unlisted identity
-# and a forged certificate are refused. Nothing is left running unless --keep is given.
+# and a forged certificate are refused. Last, "two partners, zero config": one routing outbound listener finds
+# two Join Servers by their JoinEUI in the signed zones (A record, CNAME, NAPTR -> SRV) and answers a missing
+# and an unsigned one as TS002 says. Nothing is left running unless --keep is given.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
