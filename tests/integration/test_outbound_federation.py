@@ -296,6 +296,36 @@ def test_join_eui_without_static_route_is_still_discovered_next_to_static_routes
     assert wait_for(deliveries.new) and deliveries.new() == {"js2": 1}
 
 
+def test_joinreq_found_by_naptr_and_srv_reaches_the_srv_target(lab, join_servers, hns_backend, partners, federation):
+    # NAPTR "S" "LWNS" -> SRV <port> srv-js.<zone> (JS1's address, TLSA at _<port>._tcp.srv-js.<zone>); the
+    # name has a plain-HTTP "LWN" record of lower order too, which must be skipped.
+    deliveries = Deliveries(join_servers, hns_backend)
+    lookups = route_lookups(federation)
+    status, answer = post(listen_port(federation), join_request(lab.FED_JOIN_EUI_SRV))
+    assert status == 200 and result_code(answer) == "Success", answer
+    assert wait_for(deliveries.new) and deliveries.new() == {"js1": 1}
+    assert delta(lookups, route_lookups(federation)) == {("join_eui", "secure"): 1}
+
+
+def test_asynchronous_join_answer_reaches_the_network_server_by_net_id(lab, join_servers, hns_backend, partners,
+                                                                      federation):
+    # With AnsURL / ChirpStack's async mode the JoinAns is a POST of its own, JS -> NS, ReceiverID = the NS's
+    # NetID: the JS side's routing listener finds the NS's inbound sidecar like any roaming partner, and that
+    # sidecar authenticates the JS side by dane_clientid.
+    deliveries = Deliveries(join_servers, hns_backend)
+    lookups = route_lookups(federation)
+    body = json.dumps({"ProtocolVersion": "1.0", "SenderID": lab.FED_JOIN_EUI_JS1, "ReceiverID": lab.FED_NET_ID_HNS,
+                       "TransactionID": 4321, "MessageType": "JoinAns", "Result": {"ResultCode": "Success"},
+                       "PHYPayload": "20aabbccdd"})
+    status, _ = post(listen_port(federation), body)
+    assert status == 200
+    assert wait_for(deliveries.new) and deliveries.new() == {"hns": 1}
+    received = hns_backend.records[-1]
+    assert received["body"]["MessageType"] == "JoinAns" and received["body"]["TransactionID"] == 4321
+    assert received["headers"]["x-dane-client-id"] == lab.NAME_NS_A
+    assert delta(lookups, route_lookups(federation)) == {("net_id", "secure"): 1}
+
+
 # ---- requests that are refused: the answer, the counter, and no connection to anyone ----
 
 def refused(lab, join_servers, hns_backend, partners, sidecar, body):
@@ -337,6 +367,20 @@ def test_join_eui_without_name_is_unknown_receiver(lab, join_servers, hns_backen
 def test_join_eui_name_without_address_is_unknown_receiver(lab, join_servers, hns_backend, partners, federation):
     status, answer, lookups = refused(lab, join_servers, hns_backend, partners, federation,
                                       join_request(lab.FED_JOIN_EUI_NODATA))
+    assert (status, result_code(answer)) == (200, "UnkownReceiver"), answer
+    assert lookups == {("join_eui", "unknown_receiver"): 1}
+
+
+def test_naptr_without_https_service_is_no_service(lab, join_servers, hns_backend, partners, federation):
+    status, answer, lookups = refused(lab, join_servers, hns_backend, partners, federation,
+                                      join_request(lab.FED_JOIN_EUI_NO_SERVICE))
+    assert (status, result_code(answer)) == (200, "Other"), answer
+    assert lookups == {("join_eui", "no_service"): 1}
+
+
+def test_srv_target_dot_is_unknown_receiver(lab, join_servers, hns_backend, partners, federation):
+    status, answer, lookups = refused(lab, join_servers, hns_backend, partners, federation,
+                                      join_request(lab.FED_JOIN_EUI_SRV_DOT))
     assert (status, result_code(answer)) == (200, "UnkownReceiver"), answer
     assert lookups == {("join_eui", "unknown_receiver"): 1}
 
