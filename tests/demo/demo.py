@@ -1,9 +1,11 @@
 """The demo behind README command 1 (see run-demo.sh, which builds and sets the binary paths)."""
+import http.server
 import json
 import pathlib
 import signal
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "integration"))
 
@@ -31,6 +33,36 @@ def probe(lab, port, cert, key, client_id):
     return result.returncode
 
 
+class NetworkServerBackend:
+    """Stands for ChirpStack's [backend_interfaces] API: records each POST, answers 200 with an empty JSON object."""
+
+    def __init__(self):
+        self.received = []
+        received = self.received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                received.append((body, self.headers.get("X-Dane-Client-Id")))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
 def federation_step(lab, dns, join_server, fed_port):
     """Two Join Servers found by DNS from the JoinEUI, through one outbound listener with no per-partner config."""
     title("Two partners, zero config: one routing outbound listener finds each Join Server by its JoinEUI")
@@ -41,6 +73,12 @@ def federation_step(lab, dns, join_server, fed_port):
             "tls": {"cert": str(lab.pki("js.pem")), "key": str(lab.pki("js.key"))},
             "client_auth": {"mode": "require", "allow": [lab.NAME_NS_A]}}]}, name=f"inbound-{name}"))
         print(f"    partner {name}: inbound sidecar on {address}:{fed_port}")
+    ns_backend = NetworkServerBackend()
+    partners.append(Sidecar({"log": {"level": "warn", "format": "json"}, "dns": dns, "inbound": [{
+        "name": "ns", "listen": f"{lab.FED_ADDR_HNS}:{fed_port}", "backend": f"127.0.0.1:{ns_backend.port}",
+        "tls": {"cert": str(lab.pki("js.pem")), "key": str(lab.pki("js.key"))}, "identity_header": "X-Dane-Client-Id",
+        "client_auth": {"mode": "require", "allow": [lab.NAME_NS_A]}}]}, name="inbound-ns"))
+    print(f"    network server NetID {lab.FED_NET_ID_HNS}: inbound sidecar on {lab.FED_ADDR_HNS}:{fed_port}")
     port = free_port()
     router = Sidecar({"log": {"level": "warn", "format": "json"}, "dns": dns, "outbound": [{
         "name": "federation", "listen": f"127.0.0.1:{port}", "server_auth": "dane",
@@ -62,6 +100,14 @@ def federation_step(lab, dns, join_server, fed_port):
             status, answer = post(port, json.dumps(body))
             code = answer.get("Result", {}).get("ResultCode") if isinstance(answer, dict) else answer
             print(f"      JoinReq -> HTTP {status}, ResultCode {code}")
+        title("Asynchronous answer: a JoinAns POSTed back by NetID (AnsURL / ChirpStack async mode); the routing "
+              "sidecar plays the JS side here, with the lab's one client identity")
+        answer = {"ProtocolVersion": "1.0", "SenderID": lab.FED_JOIN_EUI_JS1, "ReceiverID": lab.FED_NET_ID_HNS,
+                  "TransactionID": 99, "MessageType": "JoinAns", "Result": {"ResultCode": "Success"}}
+        status, _ = post(port, json.dumps(answer))
+        got = ns_backend.received[-1] if ns_backend.received else ({}, None)
+        print(f"    JoinAns to NetID {lab.FED_NET_ID_HNS} -> HTTP {status}; the NS received "
+              f"{got[0].get('MessageType')} from X-Dane-Client-Id {got[1]} (DANE both ways)")
         for partner in partners:
             served = sum(value for (name, labels), value in parse_metrics(partner.metrics_text()).items()
                          if name == "dance_requests_total" and ("code", "200") in labels)
@@ -71,6 +117,7 @@ def federation_step(lab, dns, join_server, fed_port):
         router.stop()
         for partner in partners:
             partner.stop()
+        ns_backend.stop()
 
 
 def main():
