@@ -1,5 +1,7 @@
 #include "dns/reply_interpretation.hpp"
 
+#include "base/dns_name.hpp"
+
 #include <getdns/getdns_extra.h>
 
 #include <algorithm>
@@ -178,7 +180,8 @@ namespace {
 constexpr uint32_t rrtype_srv = 33;
 constexpr uint32_t rrtype_naptr = 35;
 
-// A domain name in rdata (wire format) in presentation form, lower case, without the final dot; "." for the root.
+// A domain name in rdata (wire format) in presentation form, lower case, without the final dot; "." for the root;
+// nullopt for anything but a host name.
 std::optional<std::string> rdata_name(const getdns_dict* rr, const char* path) {
     getdns_bindata* wire = nullptr;
     if (getdns_dict_get_bindata(rr, path, &wire) != GETDNS_RETURN_GOOD || !wire) return std::nullopt;
@@ -187,8 +190,10 @@ std::optional<std::string> rdata_name(const getdns_dict* rr, const char* path) {
     std::unique_ptr<char, decltype(&std::free)> owned(text, &std::free);
     std::string name(text);
     if (name.size() > 1 && name.ends_with('.')) name.pop_back();
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return name;
+    // Only host names go on (letters, digits, hyphen, underscore): a label with an escaped dot or other
+    // escapes makes the record malformed, not a name that means something else further on.
+    if (name != "." && !why_invalid_name(name).empty()) return std::nullopt;
+    return lower_case(name);
 }
 
 std::optional<std::string> rdata_string(const getdns_dict* rr, const char* path) {

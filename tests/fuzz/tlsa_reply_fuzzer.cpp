@@ -19,7 +19,9 @@
 //  - interpret_address_response (the same reply, its A/AAAA records as getdns lists them in
 //    just_address_answers): the chain is `secure` only when every reply was validated (AD bit, or dnssec_status
 //    SECURE), the addresses `secure` only from a secure chain, only valid IP literals, IPv6 first; their
-//    lifetime is no longer than any record of the answer (CNAMEs included).
+//    lifetime is no longer than any record of the answer (CNAMEs included);
+//  - interpret_records_response (NAPTR, SRV): records only when secure, only of the type asked, the same verdict
+//    as the TLSA reading for an insecure, bogus or timed-out reply, names that are host names (no final dot).
 #include <arpa/inet.h>
 #include <getdns/getdns.h>
 #include <getdns/getdns_extra.h>
@@ -34,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "base/dns_name.hpp"
 #include "dns/getdns_handles.hpp"
 #include "dns/reply_interpretation.hpp"
 #include "fuzz_check.hpp"
@@ -259,6 +262,29 @@ void check_addresses(getdns_dict* response, const getdns_list* replies, Validato
     }
 }
 
+// NAPTR and SRV (route discovery): the same verdict as the TLSA reading of the same reply, records only when
+// secure, names without a final dot except the root, lifetime within max_ttl_s.
+void check_records(const getdns_dict* response, Validator validator, std::time_t now) {
+    TlsaResult tlsa = interpret_tlsa_response(response, validator, max_ttl_s, now);
+    for (uint16_t type : {uint16_t{35}, uint16_t{33}}) {
+        RecordSetResult result = interpret_records_response(response, type, validator, max_ttl_s, now);
+        auto context = [&] {
+            return "\n  records type " + std::to_string(type) + ": " + std::string(to_string(result.status)) + " \"" +
+                   result.detail + "\"; tlsa reading " + std::string(to_string(tlsa.status));
+        };
+        bool has_records = !result.naptr.empty() || !result.srv.empty();
+        FUZZ_CHECK((result.status == LookupStatus::secure) == has_records, "records and status disagree" + context());
+        FUZZ_CHECK(type == 35 ? result.srv.empty() : result.naptr.empty(), "records of the other type" + context());
+        FUZZ_CHECK(result.ttl <= max_ttl_s, "ttl above max_ttl_s" + context());
+        bool unvalidated = tlsa.status == LookupStatus::insecure || tlsa.status == LookupStatus::bogus ||
+                           tlsa.status == LookupStatus::timeout;
+        if (unvalidated) FUZZ_CHECK(result.status == tlsa.status, "a verdict other than the TLSA reading's" + context());
+        auto host_name = [](const std::string& name) { return name == "." || dance::why_invalid_name(name).empty(); };
+        for (const auto& record : result.naptr) FUZZ_CHECK(host_name(record.replacement), "not a host name" + context());
+        for (const auto& record : result.srv) FUZZ_CHECK(host_name(record.target), "not a host name" + context());
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -288,5 +314,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     check_tlsa(response.get(), held_reply, validator, status, now);
     check_addresses(response.get(), held_replies, validator, now);
+    check_records(response.get(), validator, now);
     return 0;
 }
