@@ -14,6 +14,7 @@
 #include "proxy/http/http_parser_response.hpp"
 #include "proxy/tls/handshake_result.hpp"
 #include "proxy/tls/peer_rejection.hpp"
+#include "proxy/tls/raw_public_key.hpp"
 #include "proxy/tls/tls_connector.hpp"
 #include "proxy/tls/tls_context.hpp"
 
@@ -32,6 +33,7 @@ struct ProbeOptions {
     std::vector<std::string> server_tlsa;
     std::string ca_file;
     uint32_t timeout_ms = 8000;
+    bool raw_public_key = false;
 };
 
 class Probe {
@@ -42,7 +44,12 @@ public:
         std::string error;
         auto target = make_target(error);
         if (!target) return report_usage(error);
-        proxy::ClientContextOptions context_options{options_.cert, options_.key, options_.ca_file, options_.codepoint};
+        if (options_.raw_public_key && !proxy::raw_public_keys_supported) {
+            return report_usage(std::string("--raw-public-key needs OpenSSL 3.2 or later; this build uses ") +
+                                OPENSSL_VERSION_TEXT);
+        }
+        proxy::ClientContextOptions context_options{options_.cert, options_.key, options_.ca_file, options_.codepoint,
+                                                    options_.raw_public_key};
         ctx_ = proxy::make_client_context(context_options, error);
         if (!ctx_) return report_usage(error);
         if (!load_body(error)) return report_usage(error);
@@ -98,6 +105,11 @@ private:
     void on_connected(proxy::TlsConnectResult result) {
         std::cout << "server offered dane_clientid: " << (result.server_offered ? "yes" : "no") << "\n";
         std::cout << "client name sent: " << (result.client_name_sent ? options_.client_id : "(none)") << "\n";
+        if (options_.raw_public_key) {
+            std::cout << "client credential: "
+                      << (result.raw_public_key_sent ? "raw public key" : "certificate (the server took no raw key)")
+                      << "\n";
+        }
         if (result.reason != proxy::HandshakeResult::ok) {
             std::cout << "handshake: failed (" << to_string(result.reason) << "): " << result.detail << "\n";
             return finish(exit_failure);
@@ -194,6 +206,9 @@ void add_probe_command(CLI::App& app, int& exit_code) {
                         "Authenticate the server by this TLSA record, e.g. \"3 1 1 ab12...\" (repeatable)");
     command->add_option("--ca-file", options->ca_file, "Authenticate the server by PKIX with these CAs");
     command->add_option("--timeout-ms", options->timeout_ms, "Connect + handshake limit")->capture_default_str();
+    command->add_flag("--raw-public-key", options->raw_public_key,
+                      "Offer our key as an RFC 7250 raw public key (OpenSSL 3.2+); the certificate if the server "
+                      "does not take it. Our TLSA record must then be DANE-EE SPKI (3 1 x)");
     command->callback([options, &exit_code] {
         Probe probe(*options);
         exit_code = probe.run();

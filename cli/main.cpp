@@ -1,11 +1,25 @@
 #include <iostream>
+#include <string>
+
+#include <openssl/crypto.h>
 
 #include "cli/commands.hpp"
+#include "proxy/tls/raw_public_key.hpp"
 #include "version.hpp"
+
+namespace {
+
+// The library actually loaded, and what it allows: raw public keys need OpenSSL 3.2 at build and run time.
+std::string version_text() {
+    return std::string("dance-sidecar " DANCE_SIDECAR_VERSION " (") + OpenSSL_version(OPENSSL_VERSION) +
+           "; raw public keys: " + (dance::proxy::raw_public_keys_supported ? "yes" : "no") + ")";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"dance-sidecar: DANE client authentication (IETF DANCE) sidecar proxy for TLS 1.3"};
-    app.set_version_flag("--version", "dance-sidecar " DANCE_SIDECAR_VERSION);
+    app.set_version_flag("--version", version_text());
     app.require_subcommand(1);
 
     int exit_code = dance::cli::exit_ok;

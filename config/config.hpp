@@ -60,6 +60,7 @@ struct TlsFiles {
     std::string cert;       // PEM, leaf first then chain
     std::string key;        // PEM private key
     std::string client_id;  // outbound only: our TLSA owner name sent in dane_clientid
+    bool raw_public_key = false;  // outbound only: offer our key as an RFC 7250 raw public key (OpenSSL 3.2+)
 };
 
 enum class ClientAuthMode { require, optional };
@@ -68,6 +69,7 @@ struct ClientAuthConfig {
     ClientAuthMode mode = ClientAuthMode::require;
     std::vector<std::string> allow;  // exact names or "*.zone"; lower-cased by the loader
     std::string ca_file;             // enables PKIX usages 0 and 1; "" = DANE-TA/EE only
+    bool raw_public_key = false;     // also accept RFC 7250 raw public keys (OpenSSL 3.2+; DANE-EE 3 1 x only)
     // allow entry -> the LoRaWAN SenderIDs (lower-case hex, no 0x) its clients may send; empty = no binding
     std::map<std::string, std::vector<std::string>> sender_ids;
 };

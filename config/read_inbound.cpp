@@ -85,12 +85,13 @@ void read_sender_ids(const YamlMap& auth, const std::vector<std::string>* allow,
 }
 
 void read_client_auth(const YamlMap& listener, ClientAuthConfig& out) {
-    YamlMap auth = listener.child("client_auth", {"mode", "allow", "ca_file", "sender_ids"});
+    YamlMap auth = listener.child("client_auth", {"mode", "allow", "ca_file", "sender_ids", "raw_public_key"});
     auth.read("mode", out.mode,
               one_of<ClientAuthMode>({{"require", ClientAuthMode::require}, {"optional", ClientAuthMode::optional}}));
     bool allow_valid = auth.require("allow", out.allow, read_allow_list);
     read_file_path(auth, "ca_file", out.ca_file, true);
     read_sender_ids(auth, allow_valid ? &out.allow : nullptr, out.sender_ids);
+    read_raw_public_key_switch(auth, out.raw_public_key);
 }
 
 void read_timeouts(const YamlMap& listener, InboundTimeouts& out) {

@@ -2,6 +2,9 @@
 #include <cstring>
 #include <fstream>
 
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
+
 #include "config/name_values.hpp"
 #include "config/pem_files.hpp"
 #include "config/section_readers.hpp"
@@ -49,12 +52,25 @@ void read_file_path(const YamlMap& map, std::string_view key, std::string& out, 
     out = absolute_path(path);
 }
 
+void read_raw_public_key_switch(const YamlMap& map, bool& out) {
+    if (!map.read("raw_public_key", out, read_bool) || !out) return;
+#if OPENSSL_VERSION_NUMBER < 0x30200000L
+    map.context().report(map.path_of("raw_public_key"),
+                         std::string("raw public keys (RFC 7250) need OpenSSL 3.2 or later; this build uses ") +
+                             OPENSSL_VERSION_TEXT);
+    out = false;
+#endif
+}
+
 void read_tls_files(const YamlMap& listener, TlsFiles& out, bool outbound) {
     std::vector<std::string_view> keys = {"cert", "key"};
-    if (outbound) keys.push_back("client_id");
+    if (outbound) keys.insert(keys.end(), {"client_id", "raw_public_key"});
     YamlMap tls = listener.child("tls", keys);
     LoadContext& context = listener.context();
-    if (outbound) tls.require("client_id", out.client_id, read_client_name);
+    if (outbound) {
+        tls.require("client_id", out.client_id, read_client_name);
+        read_raw_public_key_switch(tls, out.raw_public_key);
+    }
 
     std::filesystem::path cert_path, key_path;
     CertificateChain chain;

@@ -19,6 +19,8 @@ void read_static_routes(const YamlMap& listener, std::vector<StaticRoute>& out);
 
 // tls: {cert, key} (+ client_id for outbound): readable PEM files, and the key matches the certificate.
 void read_tls_files(const YamlMap& listener, TlsFiles& out, bool outbound);
+// An optional `raw_public_key: BOOL`; true is an error where OpenSSL is older than 3.2.
+void read_raw_public_key_switch(const YamlMap& map, bool& out);
 // An optional file path (CA bundle, trust anchors); stored absolute; `must_hold_certificates` also
 // loads it as a PEM CA bundle, the way OpenSSL (and getdns) will.
 void read_file_path(const YamlMap& map, std::string_view key, std::string& out, bool must_hold_certificates);

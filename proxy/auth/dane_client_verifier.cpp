@@ -1,9 +1,12 @@
 #include "proxy/auth/dane_client_verifier.hpp"
 
+#include <algorithm>
+
 #include <openssl/x509v3.h>
 
 #include "base/dns_name.hpp"
 #include "proxy/tls/dane_records.hpp"
+#include "proxy/tls/raw_public_key.hpp"
 
 namespace dance::proxy {
 
@@ -69,7 +72,19 @@ IdentityVerdict DaneClientVerifier::verdict() const {
     return IdentityVerdict::accepted();
 }
 
+namespace {
+
+bool matches_a_raw_key(const dns::TlsaRecord& record) { return record.usage == 3 && record.selector == 1; }
+
+}  // namespace
+
 IdentityVerdict DaneClientVerifier::apply_records(SSL* ssl) {
+    // OpenSSL would refuse too (it matches a raw key against DANE-EE SPKI records only); this says why.
+    if (client_raw_public_key_negotiated(ssl) &&
+        std::none_of(answer_->records.begin(), answer_->records.end(), matches_a_raw_key)) {
+        return IdentityVerdict::refused(HandshakeResult::tlsa_mismatch,
+                                        "raw public key, but no DANE-EE SPKI (3 1 x) record to match it");
+    }
     DaneRecordsApplied applied = apply_tlsa_records(ssl, client_name_, answer_->records, policy_.pkix_usages);
     if (!applied.error.empty()) return IdentityVerdict::refused(HandshakeResult::tls_error, applied.error);
     // With no usable record OpenSSL would fall back to plain PKIX: refuse instead.

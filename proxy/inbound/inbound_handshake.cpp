@@ -7,6 +7,7 @@
 
 #include "base/time_util.hpp"
 #include "proxy/tls/handshake_result.hpp"
+#include "proxy/tls/raw_public_key.hpp"
 #include "proxy/tls/tls_context.hpp"
 
 namespace dance::proxy {
@@ -220,7 +221,7 @@ HandshakeResult InboundHandshake::classify_ssl_failure(int ssl_error, std::strin
 
 void InboundHandshake::succeed() {
     if (policy_.mode == config::ClientAuthMode::require) {
-        if (SSL_get0_peer_certificate(ssl_.get()) == nullptr) {
+        if (!peer_sent_credential(ssl_.get())) {
             return fail(HandshakeResult::no_certificate, "client sent no certificate");
         }
         if (!clientid_seen_) {  // refused in on_verify already; kept as defence in depth
@@ -242,6 +243,7 @@ void InboundHandshake::succeed() {
         outcome.authenticated_until = verifier_->valid_until();
         outcome.matched_record = {usage, selector, matching, std::vector<uint8_t>(data, data + data_size)};
         outcome.matched_tlsa = outcome.matched_record.parameters();
+        outcome.raw_public_key = peer_sent_raw_public_key(ssl_.get());
     }
     outcome.reason = HandshakeResult::ok;
     stop_events();

@@ -36,6 +36,7 @@ struct HandshakeOutcome {
     std::optional<std::chrono::steady_clock::time_point> authenticated_until;
     std::string detail;        // human-readable cause for logs
     double seconds = 0;
+    bool raw_public_key = false;  // authenticated by an RFC 7250 raw public key, not a certificate
 };
 
 class InboundHandshake : public ServerNameHandler {

@@ -204,7 +204,8 @@ void InboundListener::on_handshake_done(Handshaking* key, HandshakeOutcome outco
         return bury(std::move(entry));
     }
     log::debug("handshake_ok", {{"listener", metrics_.name()}, {"client", entry->peer},
-                                {"client_id", outcome.client_name}, {"tlsa", outcome.matched_tlsa}});
+                                {"client_id", outcome.client_name}, {"tlsa", outcome.matched_tlsa},
+                                {"credential", outcome.raw_public_key ? "raw_public_key" : "certificate"}});
     start_session(entry->settings, std::move(outcome), std::move(ssl), fd, entry->peer);
     bury(std::move(entry));
 }

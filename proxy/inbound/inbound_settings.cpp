@@ -17,6 +17,7 @@ std::shared_ptr<const InboundSettings> make_inbound_settings(const config::Inbou
     options.require_client_auth = listener.client_auth.mode == config::ClientAuthMode::require;
     options.clientid_codepoint = codepoint;
     options.verify_callback = verify_inbound_client;
+    options.accept_client_raw_public_key = listener.client_auth.raw_public_key;
     SslCtxPtr ctx = make_server_context(options, error);
     if (!ctx) return nullptr;
     auto settings = std::make_shared<InboundSettings>();

@@ -3,9 +3,22 @@
 namespace dance::proxy {
 namespace {
 
-constexpr unsigned int server_contexts =
-    SSL_EXT_TLS1_3_ONLY | SSL_EXT_TLS1_3_CERTIFICATE_REQUEST | SSL_EXT_TLS1_3_CERTIFICATE;
+// A raw public key (RFC 7250, OpenSSL 3.2+) travels in a Certificate message of its own context; its one
+// entry carries the extension like a leaf certificate does.
+#ifdef SSL_EXT_TLS1_3_RAW_PUBLIC_KEY
+constexpr unsigned int raw_public_key_context = SSL_EXT_TLS1_3_RAW_PUBLIC_KEY;
+#else
+constexpr unsigned int raw_public_key_context = 0;
+#endif
+
+constexpr unsigned int server_contexts = SSL_EXT_TLS1_3_ONLY | SSL_EXT_TLS1_3_CERTIFICATE_REQUEST |
+                                         SSL_EXT_TLS1_3_CERTIFICATE | raw_public_key_context;
 constexpr unsigned int client_contexts = server_contexts;
+
+bool is_leaf_credential(unsigned int context, size_t chainidx) {
+    return chainidx == 0 && (context == SSL_EXT_TLS1_3_CERTIFICATE ||
+                             (raw_public_key_context != 0 && context == raw_public_key_context));
+}
 
 int server_handler_index() {
     static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
@@ -30,7 +43,7 @@ int server_add(SSL*, unsigned int, unsigned int context, const unsigned char** o
 
 int server_parse(SSL* ssl, unsigned int, unsigned int context, const unsigned char* in, size_t inlen, X509*,
                  size_t chainidx, int* alert, void*) {
-    if (context != SSL_EXT_TLS1_3_CERTIFICATE || chainidx != 0) return 1;  // only the leaf carries it
+    if (!is_leaf_credential(context, chainidx)) return 1;  // only the leaf (or the raw key) carries it
     auto* handler = static_cast<ServerNameHandler*>(SSL_get_ex_data(ssl, server_handler_index()));
     if (handler == nullptr) {
         *alert = SSL_AD_INTERNAL_ERROR;
@@ -46,8 +59,7 @@ ClientIdentity* client_identity(SSL* ssl) {
 int client_add(SSL* ssl, unsigned int, unsigned int context, const unsigned char** out, size_t* outlen, X509*,
                size_t chainidx, int*, void*) {
     ClientIdentity* identity = client_identity(ssl);
-    if (context != SSL_EXT_TLS1_3_CERTIFICATE || chainidx != 0 || identity == nullptr ||
-        identity->encoded_name.size() < 2) {
+    if (!is_leaf_credential(context, chainidx) || identity == nullptr || identity->encoded_name.size() < 2) {
         return 0;
     }
     *out = identity->encoded_name.data();

@@ -16,6 +16,7 @@
 #include "proxy/tls/dane_records.hpp"
 #include "proxy/tls/handshake_result.hpp"
 #include "proxy/tls/peer_rejection.hpp"
+#include "proxy/tls/raw_public_key.hpp"
 #include "proxy/tls/tls_context.hpp"
 
 namespace dance::proxy {
@@ -161,6 +162,7 @@ private:
         result.detail = std::move(detail);
         result.server_offered = identity_.server_offered;
         result.client_name_sent = identity_.name_sent;
+        result.raw_public_key_sent = ssl_ != nullptr && client_raw_public_key_negotiated(ssl_);
         result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
         return result;
     }

@@ -36,6 +36,7 @@ struct TlsConnectResult {
     BuffereventPtr connection;     // established, owns socket and SSL
     bool server_offered = false;   // the CertificateRequest carried dane_clientid
     bool client_name_sent = false;
+    bool raw_public_key_sent = false;  // our credential was an RFC 7250 raw public key, not our certificate
     std::string server_tlsa_used;  // "3 1 1" when DANE authenticated the server
     double seconds = 0;
 };

@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 
 #include "proxy/tls/dane_clientid.hpp"
+#include "proxy/tls/raw_public_key.hpp"
 
 namespace dance::proxy {
 namespace {
@@ -72,6 +73,10 @@ SslCtxPtr make_server_context(const ServerContextOptions& options, std::string& 
         error = "cannot enable DANE / dane_clientid: " + take_openssl_error();
         return nullptr;
     }
+    if (options.accept_client_raw_public_key && !enable_client_raw_public_key(raw)) {
+        error = "cannot accept raw public keys: " + take_openssl_error();
+        return nullptr;
+    }
     return ctx;
 }
 
@@ -90,6 +95,10 @@ SslCtxPtr make_client_context(const ClientContextOptions& options, std::string& 
     if (!load_ca_file(raw, options.ca_file, error)) return nullptr;
     if (SSL_CTX_dane_enable(raw) <= 0 || !install_client_extension(raw, options.clientid_codepoint)) {
         error = "cannot enable DANE / dane_clientid: " + take_openssl_error();
+        return nullptr;
+    }
+    if (options.offer_raw_public_key && !enable_client_raw_public_key(raw)) {
+        error = "cannot offer a raw public key: " + take_openssl_error();
         return nullptr;
     }
     return ctx;

@@ -16,6 +16,7 @@ struct ServerContextOptions {
     bool require_client_auth = true;  // TLS 1.3 only, certificate mandatory
     uint16_t clientid_codepoint = 65498;
     SSL_verify_cb verify_callback = nullptr;
+    bool accept_client_raw_public_key = false;  // RFC 7250, OpenSSL 3.2+: matched by DANE-EE SPKI records only
 };
 
 struct ClientContextOptions {
@@ -23,6 +24,7 @@ struct ClientContextOptions {
     std::string key_file;
     std::string ca_file;  // PKIX server authentication and PKIX TLSA usages
     uint16_t clientid_codepoint = 65498;
+    bool offer_raw_public_key = false;  // RFC 7250, OpenSSL 3.2+: our key without its certificate
 };
 
 // On failure returns null and explains in `error` (with OpenSSL's reason).

@@ -23,6 +23,7 @@
 #include "proxy/auth/dane_client_verifier.hpp"
 #include "proxy/inbound/inbound_handshake.hpp"
 #include "proxy/tls/handshake_result.hpp"
+#include "proxy/tls/raw_public_key.hpp"
 #include "proxy/tls/tls_context.hpp"
 
 using namespace dance;
@@ -63,19 +64,28 @@ const Credentials& credentials() {
     return made;
 }
 
-dns::TlsaResult secure_answer_for_client() {
+dns::TlsaResult secure_answer_for_client(uint8_t selector = 1) {
     dns::TlsaResult result;
     result.status = dns::LookupStatus::secure;
-    result.records.push_back(dns::tlsa_for_certificate(credentials().client_certificate.get(), 3, 1, 1));
+    result.records.push_back(dns::tlsa_for_certificate(credentials().client_certificate.get(), 3, selector, 1));
     result.ttl = 3600;
     result.valid_until = std::chrono::steady_clock::now() + 1h;
     return result;
 }
 
+// What each side of the rig does. Raw public keys (RFC 7250) exist from OpenSSL 3.2 on.
+struct RigOptions {
+    uint32_t pending_dns_limit = 16;
+    bool client_sends_certificate = true;
+    bool client_offers_raw_key = false;
+    bool server_accepts_raw_key = false;
+};
+
 // A blocking TLS 1.3 client with dane_clientid on its own thread; records the alert the server sends.
 class Client {
 public:
-    Client(int fd, bool send_certificate) : fd_(fd), send_certificate_(send_certificate) {
+    Client(int fd, bool send_certificate, bool offer_raw_key = false)
+        : fd_(fd), send_certificate_(send_certificate), offer_raw_key_(offer_raw_key) {
         timeval limit{5, 0};
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
         thread_ = std::thread([this] { run(); });
@@ -91,6 +101,7 @@ public:
     Client& operator=(const Client&) = delete;
 
     std::atomic<bool> finished_sending{false};
+    std::atomic<bool> sent_raw_key{false};
     std::atomic<int> received_alert{-1};
 
 private:
@@ -99,6 +110,7 @@ private:
         if (send_certificate_) {
             options.cert_file = credentials().client_cert;
             options.key_file = credentials().client_key;
+            options.offer_raw_public_key = offer_raw_key_;
         }
         std::string error;
         SslCtxPtr ctx = send_certificate_ ? make_client_context(options, error) : bare_client_context();
@@ -120,6 +132,7 @@ private:
             }
         });
         SSL_connect(ssl.get());  // TLS 1.3: returns once our flight is sent, before the server decided
+        sent_raw_key = client_raw_public_key_negotiated(ssl.get());
         finished_sending = true;
         char byte;
         SSL_read(ssl.get(), &byte, 1);  // the server's alert, or its close
@@ -134,6 +147,7 @@ private:
 
     int fd_;
     bool send_certificate_;
+    bool offer_raw_key_;
     std::thread thread_;
 };
 
@@ -152,7 +166,7 @@ class Rig {
     int last_alert_ = -1;
 
 public:
-    explicit Rig(uint32_t pending_dns_limit = 16, bool client_sends_certificate = true) : resolver(loop.base()) {
+    explicit Rig(RigOptions rig_options = {}) : resolver(loop.base()) {
         static const bool async_ready = ASYNC_init_thread(async_jobs, 0) == 1;
         REQUIRE(async_ready);
         int fds[2];
@@ -163,13 +177,14 @@ public:
         options.cert_file = credentials().server_cert;
         options.key_file = credentials().server_key;
         options.verify_callback = verify_inbound_client;
+        options.accept_client_raw_public_key = rig_options.server_accepts_raw_key;
         std::string error;
         ctx_ = make_server_context(options, error);
         REQUIRE_MESSAGE(ctx_, error);
         policy_.allow = {"*.client.test"};
         policy_.handshake_ms = handshake_ms;
-        budget_.limit = pending_dns_limit;
-        client = std::make_unique<Client>(fds[1], client_sends_certificate);
+        budget_.limit = rig_options.pending_dns_limit;
+        client = std::make_unique<Client>(fds[1], rig_options.client_sends_certificate, rig_options.client_offers_raw_key);
         handshake = std::make_unique<InboundHandshake>(
             loop.base(), ctx_.get(), server_fd_, policy_,
             std::make_unique<DaneClientVerifier>(policy_, resolver, budget_),
@@ -237,8 +252,8 @@ private:
 
 // Runs one handshake whose lookup is answered `answer_delay` after it starts, with the loop blocked until
 // both that answer and the handshake budget are due: the next iteration handles both, in deadline order.
-void same_iteration_case(std::chrono::microseconds answer_delay, dns::TlsaResult answer) {
-    Rig rig;
+void same_iteration_case(std::chrono::microseconds answer_delay, dns::TlsaResult answer, RigOptions options = {}) {
+    Rig rig(options);
     rig.start_and_wait_for_client_flight();
     REQUIRE(rig.run_until_paused() == 1);
     REQUIRE(rig.resolver.waiting());
@@ -314,7 +329,7 @@ TEST_CASE("sweep: the answer lands before, with and after the handshake timer, i
 }
 
 TEST_CASE("too many handshakes waiting for DNS, with the handshake timer in the same iteration") {
-    Rig rig(/*pending_dns_limit=*/0);
+    Rig rig({.pending_dns_limit = 0});
     rig.start_and_wait_for_client_flight();
     // The budget is refused inside the iteration that reads the Certificate; the timer is due in it too.
     std::this_thread::sleep_for(std::chrono::milliseconds(handshake_ms) + 20ms);
@@ -346,10 +361,87 @@ TEST_CASE("a handshake destroyed while paused on DNS releases its async job") {
 }
 
 TEST_CASE("a client without a certificate gets certificate_required from libssl, counted as no_certificate") {
-    Rig rig(16, /*client_sends_certificate=*/false);
+    Rig rig({.client_sends_certificate = false});
     rig.start_and_wait_for_client_flight();
     rig.finish();
     CHECK(rig.result.outcome.reason == HandshakeResult::no_certificate);
     CHECK(rig.alert() == SSL_AD_CERTIFICATE_REQUIRED);
     CHECK(rig.resolver.lookups == 0);
+}
+
+// ---- RFC 7250 raw public keys (OpenSSL 3.2+): the same pause, matched by DANE-EE SPKI records only ----
+
+namespace {
+
+constexpr RigOptions raw_keys_both_sides{.client_offers_raw_key = true, .server_accepts_raw_key = true};
+
+Result raw_key_handshake(RigOptions options, dns::TlsaResult answer, int& alert, bool& client_sent_raw_key) {
+    Rig rig(options);
+    rig.start_and_wait_for_client_flight();
+    REQUIRE(rig.run_until_paused() == 1);
+    client_sent_raw_key = rig.client->sent_raw_key;
+    rig.resolver.answer_after(1ms, std::move(answer));
+    rig.finish();
+    alert = rig.alert();
+    return rig.result;
+}
+
+}  // namespace
+
+TEST_CASE("raw public key: matched by a 3 1 1 record after the DNS pause, reported as such" *
+          doctest::skip(!raw_public_keys_supported)) {
+    int alert = -1;
+    bool sent_raw_key = false;
+    Result result = raw_key_handshake(raw_keys_both_sides, secure_answer_for_client(1), alert, sent_raw_key);
+    CHECK(sent_raw_key);
+    CHECK(result.outcome.reason == HandshakeResult::ok);
+    CHECK(result.outcome.raw_public_key);
+    CHECK(result.outcome.client_name == client_name);
+    CHECK(result.outcome.matched_tlsa == "3 1 1");
+}
+
+TEST_CASE("raw public key: a certificate record (3 0 1) cannot match it: handshake_failure" *
+          doctest::skip(!raw_public_keys_supported)) {
+    int alert = -1;
+    bool sent_raw_key = false;
+    Result result = raw_key_handshake(raw_keys_both_sides, secure_answer_for_client(0), alert, sent_raw_key);
+    CHECK(sent_raw_key);
+    CHECK(result.outcome.reason == HandshakeResult::tlsa_mismatch);
+    CHECK(result.outcome.detail.find("3 1 x") != std::string::npos);
+    CHECK(alert == SSL_AD_HANDSHAKE_FAILURE);
+}
+
+TEST_CASE("raw public key: a 3 1 1 record of another key is refused by OpenSSL's matcher: handshake_failure" *
+          doctest::skip(!raw_public_keys_supported)) {
+    dns::TlsaResult answer = secure_answer_for_client(1);
+    answer.records.front().data.back() ^= 0x01;
+    int alert = -1;
+    bool sent_raw_key = false;
+    Result result = raw_key_handshake(raw_keys_both_sides, std::move(answer), alert, sent_raw_key);
+    CHECK(sent_raw_key);
+    CHECK(result.outcome.reason == HandshakeResult::tlsa_mismatch);
+    CHECK(alert == SSL_AD_HANDSHAKE_FAILURE);
+}
+
+TEST_CASE("raw public key offered to a server that takes none: the certificate is sent and authenticated" *
+          doctest::skip(!raw_public_keys_supported)) {
+    int alert = -1;
+    bool sent_raw_key = true;
+    Result result = raw_key_handshake({.client_offers_raw_key = true}, secure_answer_for_client(1), alert, sent_raw_key);
+    CHECK_FALSE(sent_raw_key);
+    CHECK(result.outcome.reason == HandshakeResult::ok);
+    CHECK_FALSE(result.outcome.raw_public_key);
+}
+
+TEST_CASE("raw public key sweep: the answer and the handshake timer in one loop iteration, both orders" *
+          doctest::skip(!raw_public_keys_supported)) {
+    for (int offset_ms = 0; offset_ms <= static_cast<int>(handshake_ms) + 10; offset_ms += 40) {
+        CAPTURE(offset_ms);
+        same_iteration_case(std::chrono::milliseconds(offset_ms), secure_answer_for_client(1), raw_keys_both_sides);
+    }
+}
+
+TEST_CASE("without OpenSSL 3.2 a raw public key cannot be enabled" * doctest::skip(raw_public_keys_supported)) {
+    SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+    CHECK_FALSE(enable_client_raw_public_key(ctx.get()));
 }
