@@ -9,10 +9,38 @@ COLUMNS = ["date", "commit", "dirty", "sections", "openssl", "haproxy", "cpu", "
            "idle_kib_per_conn", "haproxy_idle_kib_per_conn", "idle_ratio", "cold_trust_ad_ms"]
 
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
 def git(*args):
-    here = os.path.dirname(os.path.abspath(__file__))
-    done = subprocess.run(["git", "-C", here, *args], capture_output=True, text=True)
+    """git's answer, or None where git cannot run (a Debian 13 chroot without git)."""
+    try:
+        done = subprocess.run(["git", "-C", HERE, *args], capture_output=True, text=True)
+    except FileNotFoundError:
+        return None
     return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def head_commit():
+    """The checked-out commit, read from .git when git itself is not installed."""
+    commit = git("rev-parse", "--short=12", "HEAD")
+    if commit is not None:
+        return commit
+    dot_git = os.path.join(HERE, "..", "..", "..", ".git")
+    try:
+        with open(os.path.join(dot_git, "HEAD")) as f:
+            head = f.read().strip()
+        if head.startswith("ref: "):
+            with open(os.path.join(dot_git, head[5:])) as f:
+                head = f.read().strip()
+        return head[:12]
+    except OSError:
+        return ""
+
+
+def dirty():
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return "unknown" if status is None else "yes" if status else "no"
 
 
 def find(rows, section, prefix):
@@ -43,8 +71,7 @@ def append(path, rows, machine):
         return "" if row is None or row.ratio() == "n/a" else row.ratio().rstrip("x")
 
     record = {
-        "date": machine["date"], "commit": git("rev-parse", "--short=12", "HEAD"),
-        "dirty": "yes" if git("status", "--porcelain", "--untracked-files=no") else "no",
+        "date": machine["date"], "commit": head_commit(), "dirty": dirty(),
         "sections": "+".join(sections), "openssl": machine["openssl"].split(" (")[0],
         "haproxy": " ".join(machine["haproxy"].split()[:3]), "cpu": machine["cpu"], "cores": machine["nproc"],
         "handshakes_per_cpu_s": number(handshakes and handshakes.ours),
