@@ -205,7 +205,8 @@ void InboundListener::on_handshake_done(Handshaking* key, HandshakeOutcome outco
     }
     log::debug("handshake_ok", {{"listener", metrics_.name()}, {"client", entry->peer},
                                 {"client_id", outcome.client_name}, {"tlsa", outcome.matched_tlsa},
-                                {"credential", outcome.raw_public_key ? "raw_public_key" : "certificate"}});
+                                {"credential", outcome.client_name.empty() ? "unauthenticated"
+                                               : outcome.raw_public_key ? "raw_public_key" : "certificate"}});
     start_session(entry->settings, std::move(outcome), std::move(ssl), fd, entry->peer);
     bury(std::move(entry));
 }

@@ -129,6 +129,7 @@ def test_raw_key_outside_the_allow_list_is_refused_without_a_lookup(lab, sidecar
     with expect_handshake(sidecar, join_server, "not_allowed", requests_forwarded=0):
         result = probe(sidecar.address, lab.pki("ns-a.pem"), lab.pki("ns-a.key"), "_ns.not-in-the.list",
                        "--raw-public-key")
+    assert "client credential: raw public key" in result.stdout, result.stdout
     assert result.returncode != 0
     assert sidecar.metric("dance_tlsa_lookups_total") == lookups_before
 

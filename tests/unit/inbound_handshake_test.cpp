@@ -255,6 +255,7 @@ private:
 void same_iteration_case(std::chrono::microseconds answer_delay, dns::TlsaResult answer, RigOptions options = {}) {
     Rig rig(options);
     rig.start_and_wait_for_client_flight();
+    CHECK(rig.client->sent_raw_key == (options.client_offers_raw_key && options.server_accepts_raw_key));
     REQUIRE(rig.run_until_paused() == 1);
     REQUIRE(rig.resolver.waiting());
     rig.resolver.answer_after(answer_delay, std::move(answer));
@@ -415,6 +416,21 @@ TEST_CASE("raw public key: a 3 1 1 record of another key is refused by OpenSSL's
           doctest::skip(!raw_public_keys_supported)) {
     dns::TlsaResult answer = secure_answer_for_client(1);
     answer.records.front().data.back() ^= 0x01;
+    int alert = -1;
+    bool sent_raw_key = false;
+    Result result = raw_key_handshake(raw_keys_both_sides, std::move(answer), alert, sent_raw_key);
+    CHECK(sent_raw_key);
+    CHECK(result.outcome.reason == HandshakeResult::tlsa_mismatch);
+    CHECK(alert == SSL_AD_HANDSHAKE_FAILURE);
+}
+
+TEST_CASE("raw public key: a record of its certificate (3 0 1) beside a 3 1 1 of another key is not used for it" *
+          doctest::skip(!raw_public_keys_supported)) {
+    // The 3 1 x record gets the answer past the verifier's own check; OpenSSL's matcher must then ignore 3 0 1.
+    dns::TlsaResult answer = secure_answer_for_client(0);
+    dns::TlsaRecord foreign = secure_answer_for_client(1).records.front();
+    foreign.data.front() ^= 0x80;
+    answer.records.push_back(foreign);
     int alert = -1;
     bool sent_raw_key = false;
     Result result = raw_key_handshake(raw_keys_both_sides, std::move(answer), alert, sent_raw_key);
