@@ -39,24 +39,22 @@ def raw_key_inbound(lab, backend_port, *, accept_raw_key=True, port=None):
     return config
 
 
-@pytest.fixture(scope="module")
-def sidecar(lab, join_server):
+def running_inbound(config, name):
     if not SUPPORTED:
         pytest.skip("this build's OpenSSL is older than 3.2")
-    config = raw_key_inbound(lab, join_server.port, port=INBOUND_PORT)
-    with Sidecar(config, name="inbound") as running:
+    with Sidecar(config, name=name) as running:
         running.address = listen_address(config)
         yield running
+
+
+@pytest.fixture(scope="module")
+def sidecar(lab, join_server):
+    yield from running_inbound(raw_key_inbound(lab, join_server.port, port=INBOUND_PORT), "inbound")
 
 
 @pytest.fixture(scope="module")
 def x509_only_sidecar(lab, join_server):
-    if not SUPPORTED:
-        pytest.skip("this build's OpenSSL is older than 3.2")
-    config = raw_key_inbound(lab, join_server.port, accept_raw_key=False)
-    with Sidecar(config, name="inbound-x509") as running:
-        running.address = listen_address(config)
-        yield running
+    yield from running_inbound(raw_key_inbound(lab, join_server.port, accept_raw_key=False), "inbound-x509")
 
 
 def raw_key_probe(probe, address, lab, stem, name_key):

@@ -387,6 +387,17 @@ Result raw_key_handshake(RigOptions options, dns::TlsaResult answer, int& alert,
     return rig.result;
 }
 
+// A raw key that must be refused: sent as a raw key, tlsa_mismatch, handshake_failure.
+Result expect_raw_key_refused(dns::TlsaResult answer) {
+    int alert = -1;
+    bool sent_raw_key = false;
+    Result result = raw_key_handshake(raw_keys_both_sides, std::move(answer), alert, sent_raw_key);
+    CHECK(sent_raw_key);
+    CHECK(result.outcome.reason == HandshakeResult::tlsa_mismatch);
+    CHECK(alert == SSL_AD_HANDSHAKE_FAILURE);
+    return result;
+}
+
 }  // namespace
 
 TEST_CASE("raw public key: matched by a 3 1 1 record after the DNS pause, reported as such" *
@@ -403,25 +414,15 @@ TEST_CASE("raw public key: matched by a 3 1 1 record after the DNS pause, report
 
 TEST_CASE("raw public key: a certificate record (3 0 1) cannot match it: handshake_failure" *
           doctest::skip(!raw_public_keys_supported)) {
-    int alert = -1;
-    bool sent_raw_key = false;
-    Result result = raw_key_handshake(raw_keys_both_sides, secure_answer_for_client(0), alert, sent_raw_key);
-    CHECK(sent_raw_key);
-    CHECK(result.outcome.reason == HandshakeResult::tlsa_mismatch);
+    Result result = expect_raw_key_refused(secure_answer_for_client(0));
     CHECK(result.outcome.detail.find("3 1 x") != std::string::npos);
-    CHECK(alert == SSL_AD_HANDSHAKE_FAILURE);
 }
 
 TEST_CASE("raw public key: a 3 1 1 record of another key is refused by OpenSSL's matcher: handshake_failure" *
           doctest::skip(!raw_public_keys_supported)) {
     dns::TlsaResult answer = secure_answer_for_client(1);
     answer.records.front().data.back() ^= 0x01;
-    int alert = -1;
-    bool sent_raw_key = false;
-    Result result = raw_key_handshake(raw_keys_both_sides, std::move(answer), alert, sent_raw_key);
-    CHECK(sent_raw_key);
-    CHECK(result.outcome.reason == HandshakeResult::tlsa_mismatch);
-    CHECK(alert == SSL_AD_HANDSHAKE_FAILURE);
+    expect_raw_key_refused(std::move(answer));
 }
 
 TEST_CASE("raw public key: a record of its certificate (3 0 1) beside a 3 1 1 of another key is not used for it" *
@@ -431,12 +432,7 @@ TEST_CASE("raw public key: a record of its certificate (3 0 1) beside a 3 1 1 of
     dns::TlsaRecord foreign = secure_answer_for_client(1).records.front();
     foreign.data.front() ^= 0x80;
     answer.records.push_back(foreign);
-    int alert = -1;
-    bool sent_raw_key = false;
-    Result result = raw_key_handshake(raw_keys_both_sides, std::move(answer), alert, sent_raw_key);
-    CHECK(sent_raw_key);
-    CHECK(result.outcome.reason == HandshakeResult::tlsa_mismatch);
-    CHECK(alert == SSL_AD_HANDSHAKE_FAILURE);
+    expect_raw_key_refused(std::move(answer));
 }
 
 TEST_CASE("raw public key offered to a server that takes none: the certificate is sent and authenticated" *
