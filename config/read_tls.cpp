@@ -2,7 +2,6 @@
 #include <cstring>
 #include <fstream>
 
-#include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 
 #include "config/name_values.hpp"
