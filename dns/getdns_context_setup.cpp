@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -122,6 +123,10 @@ void set_trust_anchors(getdns_context* context, const std::string& path) {
     check(getdns_context_set_dnssec_trust_anchors(context, anchors.get()), "dns.trust_anchors");
 }
 
+// getdns 1.6 copies the name of its root hints file into the context without the terminating NUL, so on
+// memory that is not zero it unlinks a wrong name when destroyed and leaves the file in /tmp.
+void* zeroed_allocation(size_t size) { return std::calloc(1, size); }
+
 void set_root_servers(getdns_context* context, const std::vector<std::string>& root_servers) {
     if (root_servers.empty()) return;
     auto addresses = make_getdns_list();
@@ -134,7 +139,8 @@ void set_root_servers(getdns_context* context, const std::vector<std::string>& r
 GetdnsContextPtr make_getdns_context(getdns_eventloop* loop, const config::DnsConfig& config,
                                      size_t max_outstanding_lookups) {
     getdns_context* raw = nullptr;
-    check(getdns_context_create(&raw, 0), "creating the getdns context");
+    check(getdns_context_create_with_memory_functions(&raw, 0, zeroed_allocation, std::realloc, std::free),
+          "creating the getdns context");
     GetdnsContextPtr context(raw);
     check(getdns_context_set_eventloop(context.get(), loop), "binding getdns to the event loop");
     check(getdns_context_set_timeout(context.get(), uint64_t{config.timeout_ms} + getdns_timeout_grace_ms),

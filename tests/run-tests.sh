@@ -12,6 +12,15 @@ fi
 build_dir=${BUILD_DIR:-build-test}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Debug -DDANCE_SANITIZE=ON -DDANCE_WERROR=ON >/dev/null
 cmake --build "$build_dir" -j "$(nproc)"
+# Every temporary file of the run (the tests' work directories, the servers' logs) goes under one directory,
+# removed at the end; DANCE_KEEP_TEST_TMP=1 keeps it for a post-mortem.
+test_tmp=$(mktemp -d "${TMPDIR:-/tmp}/dance-tests.XXXXXX")
+if [ "${DANCE_KEEP_TEST_TMP:-0}" = 1 ]; then
+  trap 'echo "test files kept in $test_tmp"' EXIT
+else
+  trap 'rm -rf "$test_tmp"' EXIT
+fi
+export TMPDIR=$test_tmp
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest_status=0

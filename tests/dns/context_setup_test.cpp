@@ -1,8 +1,11 @@
-// The getdns context for DNS over TLS: a tls_ca_file getdns could not load stops the resolver. getdns
-// itself would trust the system store instead, silently. No network: nothing is queried.
+// The getdns context set-up. DNS over TLS: a tls_ca_file getdns could not load stops the resolver (getdns
+// itself would trust the system store instead, silently). Recursive mode with dns.root_servers: the root
+// hints file getdns writes is gone once the resolver is. No network: nothing is queried.
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "dns/make_resolver.hpp"
@@ -68,4 +71,37 @@ TEST_CASE("DoT: a tls_ca_file getdns could not load fails the resolver's creatio
           "dns.tls_ca_file: cannot load " + quoted(files.damaged) + " as a CA bundle: wrong tag");
     CHECK(setup_error(files.directory.path()) ==
           "dns.tls_ca_file: cannot read file " + quoted(files.directory.path()) + ": Is a directory");
+}
+
+namespace {
+
+// getdns 1.6 writes dns.root_servers to P_tmpdir/getdns-root-dns-servers-XXXXXX (never $TMPDIR).
+std::set<std::string> root_hints_files() {
+    std::set<std::string> names;
+    for (const auto& entry : fs::directory_iterator(P_tmpdir)) {
+        auto name = entry.path().filename().string();
+        if (name.starts_with("getdns-root-dns-servers-")) names.insert(name);
+    }
+    return names;
+}
+
+}  // namespace
+
+TEST_CASE("recursive mode: the root hints file getdns writes is removed with the resolver") {
+    dance::config::DnsConfig config;
+    config.mode = dance::config::DnsMode::recursive;
+    config.root_servers = {"127.0.0.1"};
+    auto before = root_hints_files();
+    bool written = false;
+    {
+        test::EventLoop loop;
+        auto resolver = make_resolver(loop.base(), config, std::make_shared<TlsaCache>(dance::config::DnsCacheConfig{}));
+        written = root_hints_files().size() > before.size();
+    }
+    CHECK(written);  // otherwise this getdns takes root servers another way and the check below proves nothing
+    auto after = root_hints_files();
+    std::vector<std::string> left;
+    for (const auto& name : after)
+        if (!before.contains(name)) left.push_back(name);
+    CHECK_MESSAGE(left.empty(), "left in " P_tmpdir ": " << (left.empty() ? "" : left.front()));
 }
