@@ -40,8 +40,8 @@ packages=(
 
 # kubectl for the deploy.kustomize test (kubectl kustomize with components): Debian 13 ships kubectl 1.32
 # (package kubectl; kubernetes-client is its transitional name). Debian 12's kubernetes-client is 1.20,
-# whose kustomize cannot build components, so none is installed there and that test is skipped.
-if [[ -r /etc/os-release ]] && [[ "$(. /etc/os-release && echo "${VERSION_ID:-}")" == 13 ]]; then
+# whose kustomize cannot build components: there, install_trixie_kubectl below takes Debian 13's.
+if [[ $version_id == 13 ]]; then
   packages+=(kubectl)
 fi
 
@@ -54,6 +54,34 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Debian 13's kubectl on Debian 12, for the tests only: it needs nothing but glibc 2.34. Its package is
+# downloaded from Debian's archive through a private apt configuration (apt checks the archive's signature
+# with the machine's debian-archive-keyring, which holds the trixie keys; the machine's sources, lists and
+# packages are left alone) and its one binary goes to $KUBECTL_TARGET, outside PATH, where
+# tests/deploy/check_kustomize.py looks for it. DEBIAN_MIRROR overrides http://deb.debian.org/debian.
+install_trixie_kubectl() {
+  local target=${KUBECTL_TARGET:-/usr/local/libexec/dance-sidecar/kubectl}
+  [[ -x $target ]] && return 0
+  local work
+  work=$(mktemp -d)
+  mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/empty"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${DEBIAN_MIRROR:-http://deb.debian.org/debian} trixie main" \
+    >"$work/sources.list"
+  local private=(-o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=$work/empty"
+    -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o "Dir::Etc::Preferences=$work/empty/none"
+    -o "Dir::Etc::PreferencesParts=$work/empty" -o APT::Sandbox::User=root)
+  if apt-get "${private[@]}" update -qq && (cd "$work" && apt-get "${private[@]}" download -qq kubectl/trixie) &&
+    dpkg-deb -x "$work"/kubectl_*.deb "$work/root"; then
+    install -D -m 0755 "$work/root/usr/bin/kubectl" "$target"
+  else
+    echo "install-deps: Debian 13's kubectl could not be had; the deploy.kustomize test will be skipped" >&2
+  fi
+  rm -rf "$work"
+}
+if [[ $version_id == 12 ]]; then
+  install_trixie_kubectl
 fi
 
 # The Debian packages start system-wide daemons on port 53 / 9090; the tests run their own on loopback

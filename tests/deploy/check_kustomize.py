@@ -16,7 +16,7 @@ by relative path, as a user's overlay does. For every build:
 
 Exit 0 on success, 1 on a failure, 77 (CTest: skipped, reason printed) when kubectl is missing or too old
 for components (kubectl 1.21, kustomize v4) or when the Kubernetes models cannot be had. KUBECTL=path
-picks the binary.
+picks the binary; otherwise the one on PATH, else the one deploy/install-deps.sh installs on Debian 12.
 
 Usage: check_kustomize.py DEPLOY_DIR
 """
@@ -48,12 +48,12 @@ def skip(reason):
     sys.exit(SKIP)
 
 
-def find_kubectl():
-    """(path, description) of a kubectl new enough, or exit 77 with the reason."""
-    kubectl = os.environ.get("KUBECTL") or shutil.which("kubectl")
-    if not kubectl:
-        skip("kubectl is not installed (Debian 13: apt-get install kubernetes-client; Debian 12's is too old): "
-             "kustomize builds not checked")
+# Where deploy/install-deps.sh puts Debian 13's kubectl on Debian 12 (outside PATH).
+INSTALLED_FOR_TESTS = "/usr/local/libexec/dance-sidecar/kubectl"
+
+
+def kubectl_version(kubectl):
+    """(description, None) of a kubectl new enough for components, or (None, why not)."""
     result = subprocess.run([kubectl, "version", "--client", "-o", "json"], capture_output=True, text=True,
                             timeout=60)
     try:
@@ -62,17 +62,37 @@ def find_kubectl():
         minor = int(re.match(r"\d+", client["minor"]).group())
         major = int(re.match(r"\d+", client["major"]).group())
     except (ValueError, KeyError, TypeError, AttributeError):
-        skip(f"cannot read the version of {kubectl} ({result.stdout.strip()[:200]} {result.stderr.strip()[:200]})")
+        return None, f"cannot read the version of {kubectl} ({result.stdout.strip()[:200]} {result.stderr.strip()[:200]})"
     described = f"{kubectl} {client.get('gitVersion', f'{major}.{minor}')}"
     if (major, minor) < (1, MIN_KUBECTL_MINOR):
-        skip(f"{described} is older than 1.{MIN_KUBECTL_MINOR}: its kustomize cannot build components")
+        return None, f"{described} is older than 1.{MIN_KUBECTL_MINOR}: its kustomize cannot build components"
     kustomize = version.get("kustomizeVersion")  # reported from kubectl 1.24 on
     if kustomize:
         described += f", kustomize {kustomize}"
         match = re.match(r"v?(\d+)", kustomize)
         if match and int(match.group(1)) < MIN_KUSTOMIZE_MAJOR:
-            skip(f"{described}: kustomize older than v{MIN_KUSTOMIZE_MAJOR}")
-    return kubectl, described
+            return None, f"{described}: kustomize older than v{MIN_KUSTOMIZE_MAJOR}"
+    return described, None
+
+
+def find_kubectl():
+    """(path, description) of a kubectl new enough: $KUBECTL, else the one on PATH, else the one
+    deploy/install-deps.sh installed for the tests; or exit 77 with the reasons."""
+    if os.environ.get("KUBECTL"):
+        candidates = [os.environ["KUBECTL"]]
+    else:
+        candidates = [path for path in (shutil.which("kubectl"), INSTALLED_FOR_TESTS)
+                      if path and os.access(path, os.X_OK)]
+    if not candidates:
+        skip("kubectl is not installed (deploy/install-deps.sh installs Debian 13's, also on Debian 12): "
+             "kustomize builds not checked")
+    reasons = []
+    for kubectl in candidates:
+        described, why_not = kubectl_version(kubectl)
+        if described:
+            return kubectl, described
+        reasons.append(why_not)
+    skip("; ".join(reasons))
 
 
 def load_kustomization(directory):
