@@ -9,6 +9,7 @@
 
 #include "base/cpu_quota.hpp"
 #include "base/c_handles.hpp"
+#include "base/open_file_limit.hpp"
 #include "config/config_loader.hpp"
 #include "dns/tlsa_cache.hpp"
 #include "proxy/observe/admin_server.hpp"
@@ -334,9 +335,31 @@ void Sidecar::State::poll_drain() {
     }
 }
 
+namespace {
+
+// Each inbound connection can hold a backend connection too; the rest (listeners, DNS, admin) is small.
+uint64_t open_files_wanted(const config::Config& config) {
+    uint64_t wanted = 64;
+    for (const auto& listener : config.inbound) wanted += 2 * uint64_t{listener.max_connections};
+    return wanted;
+}
+
+void raise_open_files(const config::Config& config) {
+    auto limit = raise_open_file_limit();
+    auto wanted = open_files_wanted(config);
+    if (limit.now >= wanted && limit.now == limit.before) return;
+    // Below `wanted`, the listeners' max_connections cannot be reached: the operator raises the hard limit.
+    log::event(limit.now < wanted ? log::Level::warn : log::Level::info,
+               limit.now < wanted ? "open_file_limit_low" : "open_file_limit_raised",
+               {{"before", limit.before}, {"now", limit.now}, {"hard", limit.hard}, {"wanted", wanted}});
+}
+
+}  // namespace
+
 int Sidecar::run() {
     State& state = *state_;
     log::configure(state.config.log);
+    raise_open_files(state.config);
     std::signal(SIGPIPE, SIG_IGN);
     state.base.reset(event_base_new());
     std::string error;

@@ -92,8 +92,9 @@ def wait_for_port(port, timeout=10.0, process=None):
 
 
 def limit_open_files(count):
-    """A preexec_fn that gives the child at most `count` file descriptors."""
-    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
+    """A preexec_fn that gives the child at most `count` file descriptors; (soft, hard) sets the two apart."""
+    soft, hard = count if isinstance(count, tuple) else (count, count)
+    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 class Process:

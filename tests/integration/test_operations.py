@@ -331,3 +331,33 @@ def test_kubernetes_secret_symlink_swap_reloads_the_certificate(lab, fresh_join_
     finally:
         assert outbound.stop() == 0
         assert inbound.stop() == 0
+
+
+def open_file_limits(pid):
+    """(soft, hard) RLIMIT_NOFILE of a running process."""
+    for line in pathlib.Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return int(soft), int(hard)
+    raise AssertionError(f"no open-file limit in /proc/{pid}/limits")
+
+
+def test_a_low_soft_open_file_limit_is_raised_to_the_hard_one(lab, join_server):
+    # podman's and containerd 2's default: soft 1024, hard much higher. At 1024 the sidecar would refuse the
+    # 1,000th connection, its admin endpoint with it.
+    config = inbound_config(lab, join_server.port, [lab.NAME_NS_A], port=free_port())
+    config["inbound"][0]["max_connections"] = 1000  # wants 2 x 1000 + 64 descriptors
+    with Sidecar(config, name="open-files-raised", max_open_files=(256, 4096)) as sidecar:
+        assert open_file_limits(sidecar.process.pid) == (4096, 4096)
+        events = [e for e in sidecar.log_events() if e.get("event", "").startswith("open_file_limit")]
+        assert [(e["event"], e["before"], e["now"], e["hard"], e["wanted"]) for e in events] == [
+            ("open_file_limit_raised", 256, 4096, 4096, 2064)]
+
+
+def test_a_hard_open_file_limit_below_what_max_connections_needs_is_warned_of(lab, join_server):
+    config = inbound_config(lab, join_server.port, [lab.NAME_NS_A], port=free_port())  # max_connections 10000
+    with Sidecar(config, name="open-files-low", max_open_files=(512, 512)) as sidecar:
+        assert open_file_limits(sidecar.process.pid) == (512, 512)
+        events = [e for e in sidecar.log_events() if e.get("event", "").startswith("open_file_limit")]
+        assert [(e["event"], e["level"], e["now"], e["wanted"]) for e in events] == [
+            ("open_file_limit_low", "warn", 512, 20064)]

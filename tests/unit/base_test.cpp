@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -16,6 +17,7 @@
 #include "base/c_handles.hpp"
 #include "base/cpu_quota.hpp"
 #include "base/ip_literal.hpp"
+#include "base/open_file_limit.hpp"
 #include "base/time_util.hpp"
 
 TEST_CASE("timeval conversions: exact, never negative, no wrap for huge millisecond counts") {
@@ -135,4 +137,25 @@ TEST_CASE("cgroup quota: the process's own cgroup and its ancestors count, the t
     CHECK(dance::usable_cpus(root, v1) <= 2u);
     CHECK_FALSE(dance::cgroup_cpu_quota(root, "2:cpuacct:/system.slice/dance.service\n").has_value());
     std::filesystem::remove_all(root);
+}
+
+TEST_CASE("open files: the soft limit is raised to the hard one, never lowered") {
+    rlimit original{};
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &original) == 0);
+    REQUIRE(original.rlim_max > 256);  // a soft limit below it is set here, as a container runtime would
+    rlimit low{256, original.rlim_max};
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+
+    auto raised = dance::raise_open_file_limit();
+    CHECK(raised.before == 256);
+    CHECK(raised.hard == original.rlim_max);
+    CHECK(raised.now == original.rlim_max);
+    rlimit now{};
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &now) == 0);
+    CHECK(now.rlim_cur == original.rlim_max);
+
+    auto again = dance::raise_open_file_limit();  // already at the hard limit: left as it is
+    CHECK(again.before == again.now);
+    CHECK(again.now == original.rlim_max);
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &original) == 0);
 }
