@@ -84,6 +84,15 @@ if [[ $version_id == 12 ]]; then
   install_trixie_kubectl
 fi
 
+# npm, for the Kubernetes schema check (tests/deploy/k8s_schema.py fetches the npm package kubernetes-models
+# once; without the npm registry it skips, saying so). Only where no npm is found (a Node.js from elsewhere
+# ships its own, which Debian's package would conflict with), and never fatal.
+install_npm() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null; }
+if ! command -v npm >/dev/null 2>&1; then
+  install_npm || { apt-get update -qq && install_npm; } ||
+    echo "install-deps: Debian's npm could not be installed; the Kubernetes schema checks will be skipped" >&2
+fi
+
 # The Debian packages start system-wide daemons on port 53 / 9090; the tests run their own on loopback
 # high ports and must not compete with them.
 for service in nsd unbound prometheus haproxy; do
