@@ -16,6 +16,7 @@ import pathlib
 import re
 import shutil
 import subprocess
+import time
 
 MODELS_VERSION = "5.1.0"  # kubernetes-models on npm: has ContainerRestartRule, so Kubernetes 1.34 or later
 
@@ -49,8 +50,14 @@ def _skip(reason):
     pytest.skip(reason)
 
 
+FAILED_STAMP = ".npm-install-failed"  # in the prefix: a failure is not retried for FAILED_RETRY_S
+FAILED_RETRY_S = 3600
+
+
 def models_dir():
-    """node_modules holding kubernetes-models; installed with npm into the cache on first use."""
+    """node_modules holding kubernetes-models; installed with npm into the cache on first use. Without the
+    npm registry it gives up in about a minute and later calls skip at once for an hour: several checks run in
+    one suite, and npm's own retries would otherwise wait ten minutes each."""
     if os.environ.get("K8S_MODELS_DIR"):
         return pathlib.Path(os.environ["K8S_MODELS_DIR"])
     cache = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
@@ -60,13 +67,29 @@ def models_dir():
         if shutil.which("npm") is None:
             _skip("npm is not installed: the manifests are not checked against the Kubernetes schema")
         prefix.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
-                                 "--ignore-scripts", "--loglevel=error", f"kubernetes-models@{MODELS_VERSION}"],
-                                capture_output=True, text=True, timeout=600)
-        if result.returncode != 0:
+        stamp = prefix / FAILED_STAMP
+        if stamp.exists() and time.time() - stamp.stat().st_mtime < FAILED_RETRY_S:
+            _skip(f"npm install kubernetes-models@{MODELS_VERSION} failed less than an hour ago, not retried: "
+                  f"{stamp.read_text()[-400:]}")
+        why = _npm_install(prefix)
+        if why:
+            stamp.write_text(why)
             _skip(f"npm install kubernetes-models@{MODELS_VERSION} failed (the npm registry is needed once; "
-                  f"K8S_MODELS_DIR can point at a node_modules instead): {result.stderr[-400:]}")
+                  f"K8S_MODELS_DIR can point at a node_modules instead): {why[-400:]}")
+        stamp.unlink(missing_ok=True)
     return modules
+
+
+def _npm_install(prefix):
+    """"" on success, else why not."""
+    try:
+        result = subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                                 "--ignore-scripts", "--loglevel=error", "--fetch-timeout=20000",
+                                 "--fetch-retries=1", f"kubernetes-models@{MODELS_VERSION}"],
+                                capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return "no answer within 120 s"
+    return "" if result.returncode == 0 else (result.stderr.strip() or f"exit code {result.returncode}")
 
 
 _COMMENT = re.compile(r"/\*.*?\*/", re.S)
