@@ -166,6 +166,7 @@ def run(args):
                 holder.stdin.close()
                 holder.wait(timeout=60)
             final_status, oom_killed, code, _ = container_state(name)
+            oom_killed = oom_killed or code == 137  # cgroup v1: podman may not see the kernel's OOM kill
             logs = subprocess.run(["podman", "logs", "--tail", "5", name], capture_output=True, text=True)
         finally:
             subprocess.run(["podman", "rm", "-f", "-t", "5", name], capture_output=True)
