@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Builds the container images of deploy/Dockerfile with podman on a fresh Debian 12 machine, as root, with no
+# Builds the container images of deploy/Dockerfile with podman on a fresh Debian 12 or 13 machine, as root, with no
 # registry but Debian's archive:
 #   1. installs podman, buildah and debootstrap if missing (apt-get);
 #   2. makes sure podman runs containers here: /etc/containers/containers.conf with runtime = "runc" and
 #      default_ulimits = ["nofile=1024:20000", "nproc=4096:4096"] (written if the file does not exist, else
 #      checked): where the container runtime may not raise rlimits, podman's defaults fail to start anything;
-#   3. creates the base images localhost/debian:12 and localhost/debian:12-slim, if missing, from
-#      `debootstrap --variant=minbase bookworm` + `podman import` (no Docker Hub);
+#   3. creates the base images localhost/debian:13 and localhost/debian:13-slim, if missing, from
+#      `debootstrap --variant=minbase trixie` + `podman import` (no Docker Hub);
 #   4. builds dance-sidecar:VERSION (stage runtime, FROM scratch) and dance-unbound:VERSION (stage unbound),
 #      and with --test-peers also dance-test-peers:VERSION (the join server and NS emulator of the tests).
 # Prints the size of each image built. Options:
@@ -71,23 +71,23 @@ else
     say "warning: $conf sets no default_ulimits for nofile and nproc; if containers fail with \"error setting rlimit\", add default_ulimits = [\"nofile=1024:20000\", \"nproc=4096:4096\"] under [containers]"
 fi
 
-# 3. Base images (Debian 12 minbase: what debian:12-slim is, made here from Debian's archive).
-if ! podman image exists localhost/debian:12 || ! podman image exists localhost/debian:12-slim; then
+# 3. Base images (Debian 13 minbase: what debian:13-slim is, made here from Debian's archive).
+if ! podman image exists localhost/debian:13 || ! podman image exists localhost/debian:13-slim; then
   rootfs=$(mktemp -d /var/tmp/dance-debootstrap.XXXXXX)
   trap 'rm -rf "$rootfs"' EXIT
-  say "debootstrap --variant=minbase bookworm from $mirror (a few minutes)"
-  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 ||
+  say "debootstrap --variant=minbase trixie from $mirror (a few minutes)"
+  debootstrap --variant=minbase trixie "$rootfs" "$mirror" >"$rootfs.log" 2>&1 ||
     die "debootstrap failed, see $rootfs.log"
   cat >"$rootfs/etc/apt/sources.list" <<END
-deb $mirror bookworm main
-deb $mirror bookworm-updates main
-deb ${mirror%/debian}/debian-security bookworm-security main
+deb $mirror trixie main
+deb $mirror trixie-updates main
+deb ${mirror%/debian}/debian-security trixie-security main
 END
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/* "$rootfs.log"
-  say "importing it as localhost/debian:12 and localhost/debian:12-slim"
+  say "importing it as localhost/debian:13 and localhost/debian:13-slim"
   tar --numeric-owner -C "$rootfs" -c . |
-    podman import --change 'CMD ["/bin/bash"]' - localhost/debian:12 >/dev/null
-  podman tag localhost/debian:12 localhost/debian:12-slim
+    podman import --change 'CMD ["/bin/bash"]' - localhost/debian:13 >/dev/null
+  podman tag localhost/debian:13 localhost/debian:13-slim
   rm -rf "$rootfs"
   trap - EXIT
 fi

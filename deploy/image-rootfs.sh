@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Assembles a minimal root file system for a FROM-scratch image: the given binaries in /usr/local/bin,
 # exactly the shared libraries they load (ldd closure: DT_NEEDED, transitively, plus the dynamic loader),
-# laid out as Debian 12 does (merged /usr, multiarch), the CA bundle, the DNSSEC root anchor, and
+# laid out as Debian does (merged /usr, multiarch), the CA bundle, the DNSSEC root anchor, and
 # /etc/passwd + /etc/group naming user 10001. Used by deploy/Dockerfile; tests/deploy/test_dockerfile.py
 # runs it on the host binary and starts the result in a chroot.
 #   deploy/image-rootfs.sh DEST BINARY...

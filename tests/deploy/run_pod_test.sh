@@ -12,8 +12,8 @@ skip() { echo "SKIPPED: deploy.pod: $*"; exit 77; }
 
 started=$SECONDS
 if ! bash deploy/build-image.sh --test-peers; then
-  if command -v podman >/dev/null && podman image exists localhost/debian:12; then
-    probe=$(podman run --rm --pull=never --network none localhost/debian:12 true 2>&1) ||
+  if command -v podman >/dev/null && podman image exists localhost/debian:13; then
+    probe=$(podman run --rm --pull=never --network none localhost/debian:13 true 2>&1) ||
       skip "podman cannot run a container here: ${probe: -400}"
   fi
   echo "FAILED: deploy/build-image.sh --test-peers"
