@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 
 #include "cli/commands.hpp"
+#include "cli/heap_allocator.hpp"
 #include "proxy/tls/raw_public_key.hpp"
 #include "version.hpp"
 
@@ -12,7 +13,8 @@ namespace {
 // The library actually loaded, and what it allows: raw public keys need OpenSSL 3.2 at build and run time.
 std::string version_text() {
     return std::string("dance-sidecar " DANCE_SIDECAR_VERSION " (") + OpenSSL_version(OPENSSL_VERSION) +
-           "; raw public keys: " + (dance::proxy::raw_public_keys_supported ? "yes" : "no") + ")";
+           "; raw public keys: " + (dance::proxy::raw_public_keys_supported ? "yes" : "no") +
+           "; heap: " + dance::cli::heap_allocator_name() + ")";
 }
 
 }  // namespace

@@ -27,6 +27,8 @@ packages=(
   build-essential cmake pkg-config
   libssl-dev libevent-dev libgetdns-dev libyaml-cpp-dev prometheus-cpp-dev
   nlohmann-json3-dev libsimdjson-dev libhttp-parser-dev libcli11-dev doctest-dev
+  # the image's allocator (-DDANCE_ALLOCATOR=jemalloc) and the bench's comparison of allocators
+  libjemalloc-dev
   # DNS lab and integration tests
   nsd unbound ldnsutils openssl curl iproute2 procps
   python3 python3-pytest python3-yaml

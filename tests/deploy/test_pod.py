@@ -301,7 +301,17 @@ def test_the_sidecar_image_holds_only_what_the_binary_loads():
     assert not [f for f in files if f.startswith(("bin/", "usr/bin/", "usr/sbin/", "var/lib/dpkg"))], files
     libraries = {pathlib.PurePath(f).name for f in files if ".so" in f}
     assert not [name for name in libraries if "prometheus-cpp-pull" in name or "civetweb" in name], libraries
-    assert {"libssl.so.3", "libgetdns.so.10", "libc.so.6", "ld-linux-x86-64.so.2"} <= libraries, libraries
+    assert {"libssl.so.3", "libgetdns.so.10", "libc.so.6", "ld-linux-x86-64.so.2", "libjemalloc.so.2"} <= libraries, \
+        libraries
+
+
+def test_the_sidecar_image_runs_on_jemalloc_and_openssl_3_5():
+    """The image's reasons to exist as it is (deploy/README.md, "Why Debian 13 inside"): OpenSSL 3.5 with raw
+    public keys, and jemalloc, whose speed survives a burst of connections where glibc's malloc does not."""
+    version = podman("run", "--rm", *HARDENING, "--user", USER, "--network", "none", SIDECAR_IMAGE,
+                     "--version").stdout
+    assert "OpenSSL 3.5." in version and "raw public keys: yes" in version, version
+    assert "heap: jemalloc 5." in version, version
 
 
 def test_joinreq_crosses_both_pods_with_dane_on_both_sides(world):
