@@ -86,14 +86,15 @@ class Run:
                 perf = None
                 if self.args.perf and round_number == 1:
                     data = f"{self.workdir}/perf-{name}-{phase}.data"
+                    # from the start of measure_handshakes' 1 s warm-up to about the end of its measurement
                     perf = subprocess.Popen(["perf", "record", "-F", "499", "-p", str(pid), "-o", data, "--",
-                                             "sleep", str(max(1, self.args.handshake_s - 1))],
+                                             "sleep", str(self.args.handshake_s)],
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     self.profiles[(name, phase)] = data
                 result = self.bench.measure_handshakes(f"{name} {phase}", port, pid, self.bench.dane_client())
                 self.per_cpu_s.setdefault((name, phase), []).append(result["per_cpu_s"])
-                if perf:
-                    perf.wait()
+                if perf and perf.wait() != 0:
+                    raise RuntimeError(f"perf record failed for {name} (perf_event_paranoid? run as root)")
 
     def burst(self):
         for name, (port, pid) in self.sidecars.items():
@@ -135,8 +136,11 @@ def main():
     if args.perf and shutil.which("perf") is None:
         parser.error("--perf needs perf (Debian package linux-perf)")
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # the burst: as many descriptors in every process
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # the burst: as many descriptors in every process
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    version = subprocess.run([args.sidecar, "--version"], capture_output=True, text=True).stdout
+    if "heap: glibc malloc" not in version:
+        parser.error(f"{args.sidecar} must be built with -DDANCE_ALLOCATOR=system (it says: {version.strip()})")
     preloads = allocators()
     workdir = tempfile.mkdtemp(prefix="dance-allocators-")
     lab_dir = f"{workdir}/lab"

@@ -8,7 +8,8 @@ BUILD=${BUILD_DIR:-$REPO/build-release}
 
 mkdir -p "$BUILD"
 echo "building Release in $BUILD (log: $BUILD/bench-build.log)"
-if ! { cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DDANCE_TESTS=ON &&
+if ! { cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DDANCE_TESTS=ON \
+         -DDANCE_ALLOCATOR=system &&
        nice -n 10 cmake --build "$BUILD" -j2 \
          --target dance-sidecar lorawan-join-server lorawan-ns-emulator handshake_load; } >"$BUILD/bench-build.log" 2>&1
 then

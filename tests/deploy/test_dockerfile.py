@@ -136,7 +136,7 @@ def test_build_stage_has_the_build_packages_of_install_deps():
     assert wanted <= set(apt_packages(STAGES["build-deps"])), wanted - set(apt_packages(STAGES["build-deps"]))
 
 
-# Debian releases by the version tag of their images (debian:12, debian:12-slim).
+# Debian releases by the version tag of their images (debian:13, debian:13-slim).
 CODENAMES = {"11": "bullseye", "12": "bookworm", "13": "trixie", "14": "forky"}
 
 
@@ -188,7 +188,7 @@ def candidates(packages, apt_cache_options=()):
 @pytest.mark.parametrize("release", sorted(packages_by_release()))
 def test_every_package_exists_in_debian(release, tmp_path_factory):
     """Names are checked against the archive of the release the stage is built FROM: on another release's
-    machine (a Debian 13 host for debian:12 stages) against a private copy of that release's package lists
+    machine (a Debian 12 host for the debian:13 stages) against a private copy of that release's package lists
     (DANCE_APT_STATE_DIR keeps it between runs), skipped with the reason where that archive is out of reach."""
     packages = sorted(packages_by_release()[release])
     if release == host_release():

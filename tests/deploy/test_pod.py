@@ -311,7 +311,8 @@ def test_the_sidecar_image_runs_on_jemalloc_and_openssl_3_5():
     version = podman("run", "--rm", *HARDENING, "--user", USER, "--network", "none", SIDECAR_IMAGE,
                      "--version").stdout
     assert "OpenSSL 3.5." in version and "raw public keys: yes" in version, version
-    assert "heap: jemalloc 5." in version, version
+    # "jemalloc 5.3.0 (loaded, but malloc is not served by it)" would fail here
+    assert re.search(r"heap: jemalloc 5\.\d+\.\d+\)", version), version
 
 
 def test_joinreq_crosses_both_pods_with_dane_on_both_sides(world):
